@@ -355,8 +355,15 @@ def _download(names: list[str], folder: Path, where: str, *, show_progress: bool
                 _fetch_one(url, folder / f"{name}.gz", name, show_progress=show_progress)
                 break
             except (urllib.error.URLError, http.client.HTTPException, socket.timeout, OSError, ValueError) as exc:
-                reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
-                errors.append(f"{url}: {type(exc).__name__}: {reason}")
+                if isinstance(exc, urllib.error.HTTPError):
+                    reason = f"HTTP {exc.code} {exc.reason}"
+                elif isinstance(exc, urllib.error.URLError):
+                    reason = f"{type(exc.reason).__name__}: {exc.reason}"
+                elif isinstance(exc, MNISTFileError):
+                    reason = str(exc).removeprefix(f"{url}: ")
+                else:
+                    reason = f"{type(exc).__name__}: {exc}"
+                errors.append(f"{url}: {reason}")
         else:
             failures.extend(errors)
     return failures
