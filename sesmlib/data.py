@@ -310,7 +310,7 @@ def _fetch_one(url: str, dest: Path, name: str, *, show_progress: bool = True) -
             total = int(length) if length and length.isdigit() else None
             received = 0
             bar = progress(None, enable=show_progress, total=total, unit="B", unit_scale=True,
-                           desc=f"{name}.gz", leave=False)
+                           desc=f"{name}.gz")
             try:
                 while True:
                     chunk = resp.read(CHUNK)
@@ -420,6 +420,14 @@ def load_mnist(
     TypeError, ValueError
         Bad ``split``, ``n``, ``root`` or ``download``.
 
+    Notes
+    -----
+    A file that is present but bad is reported, never silently replaced: delete it and
+    call again (or run ``python -m sesmlib data``) to fetch a good copy. Each file is
+    checksummed once per process; the tensors are fresh CPU copies (move them with
+    ``.to(sesmlib.device())``). The example is skipped by doctest because it needs the
+    real files.
+
     Examples
     --------
     >>> from sesmlib.data import load_mnist
@@ -488,7 +496,7 @@ def load_patches(n: int = 30000, size: int = 8, *, scale: float = 1.7, seed: int
     The paper trains SESM on 30000 8x8 patches of natural images "scaled to [0, 1.7]"
     with no mean removal, but does not name its images. Departure (stated): we use the
     one photograph that ships inside an installed dependency, matplotlib's
-    ``grace_hopper.jpg`` (512 x 600, a portrait with fabric, medals and face edges), so
+    ``grace_hopper.jpg`` (600 x 512 pixels, a portrait with fabric, medals and face edges), so
     nothing is downloaded. It is converted to grayscale (BT.601 luma
     0.299 R + 0.587 G + 0.114 B), stretched so its darkest pixel is 0 and its brightest is
     ``scale``, and patches are cut at uniformly random positions (with replacement).
