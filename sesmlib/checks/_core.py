@@ -384,10 +384,16 @@ def _compare(yours: Any, expected: Any, path: str, rtol: float, atol: float, che
         raise CheckFailure(f"{path} is {describe(yours)}; expected {describe(expected)}.")
 
 
-def _tensors_in(args: tuple, kwargs: dict) -> list[tuple[str, torch.Tensor]]:
-    """Top-level floating tensors among the arguments, with names for messages."""
-    out = [(f"argument {i + 1}", a) for i, a in enumerate(args) if isinstance(a, torch.Tensor)]
-    out += [(f"argument {k!r}", v) for k, v in kwargs.items() if isinstance(v, torch.Tensor)]
+def _tensors_in(args: tuple, kwargs: dict, fn: Callable | None = None) -> list[tuple[str, torch.Tensor]]:
+    """Top-level floating tensors among the arguments, with names for messages (the
+    parameter names of ``fn`` when its signature is known)."""
+    try:
+        params = list(inspect.signature(fn).parameters) if fn is not None else []
+    except (TypeError, ValueError):
+        params = []
+    out = [(params[i] if i < len(params) else f"argument {i + 1}", a)
+           for i, a in enumerate(args) if isinstance(a, torch.Tensor)]
+    out += [(k, v) for k, v in kwargs.items() if isinstance(v, torch.Tensor)]
     return [(n, t) for n, t in out if t.is_floating_point()]
 
 
@@ -406,10 +412,10 @@ def _grad_weights(out: torch.Tensor, seed: int) -> torch.Tensor:
     return (0.5 + torch.rand(tuple(out.shape), generator=g, dtype=torch.float64)).to(out.dtype)
 
 
-def _grads(fn: Callable, case: Case, seed: int, who: str) -> tuple[list[str], list[torch.Tensor | None], Any]:
+def _grads(fn: Callable, case: Case, seed: int, name_from: Callable) -> tuple[list[str], list[torch.Tensor | None], Any]:
     """Gradients of sum(w * fn(...)) with respect to the floating tensor arguments."""
     args, kwargs = _copy_args(case)
-    named = _tensors_in(args, kwargs)
+    named = _tensors_in(args, kwargs, name_from)
     for _, t in named:
         t.requires_grad_(True)
     out = _call(fn, args, kwargs, seed)
@@ -550,7 +556,7 @@ def run_check(
                             raise CheckFailure(msg)
                     else:
                         _compare(yours, expected, "output", rtol, atol, check_dtype)
-                    _check_inputs_unchanged(case, args, kwargs)
+                    _check_inputs_unchanged(case, args, kwargs, reference_fn)
                     if grad:
                         _check_grads(student_fn, reference_fn, case, seed, rtol, atol)
                 except CheckFailure as exc:
@@ -582,9 +588,9 @@ def run_check(
     return finish(True, [f"{PASS} {name}: correct on all {len(cases)} inputs ({what} checked)."])
 
 
-def _check_inputs_unchanged(case: Case, args: tuple, kwargs: dict) -> None:
-    before = _tensors_in(case.args, case.kwargs)
-    after = _tensors_in(args, kwargs)
+def _check_inputs_unchanged(case: Case, args: tuple, kwargs: dict, fn: Callable) -> None:
+    before = _tensors_in(case.args, case.kwargs, fn)
+    after = _tensors_in(args, kwargs, fn)
     for (label, b), (_, a) in zip(before, after):
         if a.shape != b.shape or not torch.equal(a.detach(), b.detach()):
             raise CheckFailure(
@@ -594,8 +600,8 @@ def _check_inputs_unchanged(case: Case, args: tuple, kwargs: dict) -> None:
 
 
 def _check_grads(student_fn, reference_fn, case: Case, seed: int, rtol: float, atol: float) -> None:
-    names, g_ref, _ = _grads(reference_fn, case, seed, "reference")
-    _, g_you, out = _grads(student_fn, case, seed, "student")
+    names, g_ref, _ = _grads(reference_fn, case, seed, reference_fn)
+    _, g_you, out = _grads(student_fn, case, seed, reference_fn)
     for label, gr, gy in zip(names, g_ref, g_you):
         if gr is None or not bool(gr.abs().gt(0).any()):
             continue  # the reference does not depend on this input
@@ -609,6 +615,6 @@ def _check_grads(student_fn, reference_fn, case: Case, seed: int, rtol: float, a
             _compare(gy, gr, f"the gradient with respect to {label}", rtol, atol, False)
         except CheckFailure as exc:
             raise CheckFailure(
-                f"{exc} (Values match but gradients do not: is an operation non-differentiable, "
-                "e.g. rounding, or clamped where it should not be?)"
+                f"{exc} (The values match but the slopes do not: check signs and factors, and "
+                "avoid non-differentiable steps such as rounding.)"
             ) from None

@@ -53,8 +53,8 @@ def check_logistic(fn) -> bool:
     """
     return run_check(
         "logistic", fn, _reference_logistic, _cases(), grad=True,
-        hint="l(x) = 1 / (1 + exp(-gain * x)), elementwise; torch.sigmoid(gain * x) computes it "
-             "without overflow.",
+        hint="l(x) = 1 / (1 + exp(-gain * x)), elementwise; torch.sigmoid helps: it never overflows "
+             "the way a hand-written exp can.",
     )
 
 
