@@ -2,7 +2,7 @@
 #   make lab    create .venv if missing, install the course, open JupyterLab on notebooks/
 #   make test   create .venv if missing, install with the test extra, run every test
 # Variables: PYTHON (interpreter used to create .venv), NO_BROWSER=1 (headless lab),
-# PORT (lab port), PROFILE (quick|full notebook profile for tests), PYTEST_ARGS.
+# PORT (lab port), LAB_ARGS (extra jupyter lab flags, e.g. --allow-root), PROFILE (quick|full notebook profile for tests), PYTEST_ARGS.
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -12,7 +12,9 @@ PROFILE ?= quick
 PYTEST_ARGS ?=
 # On CI (CI is set) keep torch on the CPU build that CI machines hold on disk.
 CONSTRAINTS := $(if $(CI),-c .ci/constraints.txt,)
-LAB_FLAGS := $(if $(NO_BROWSER),--no-browser,)
+LAB_ARGS ?=
+# Jupyter refuses to run as root (containers, CI) unless told it may.
+LAB_FLAGS := $(if $(NO_BROWSER),--no-browser,) $(if $(filter 0,$(shell id -u)),--allow-root,) $(LAB_ARGS)
 
 .PHONY: lab test bench figure1 notebooks clean help
 

@@ -96,13 +96,14 @@ def warn_if_outside_unit_range(name: str, x: torch.Tensor, lo: float = -0.5, hi:
 # ------------------------------------------------------------------------ files, cache
 
 
-def cache_dir(*parts: str) -> Path:
-    """The user's cache folder for sesmlib (``$SESMLIB_CACHE_DIR`` or ``~/.cache/sesmlib``),
-    with ``parts`` appended; created if missing."""
+def cache_dir(*parts: str, create: bool = True) -> Path:
+    """The user's cache folder for sesmlib (``$SESMLIB_CACHE_DIR`` or ``~/.cache/sesmlib``,
+    honouring ``$XDG_CACHE_HOME``), with ``parts`` appended; created unless ``create`` is False."""
     root = os.environ.get("SESMLIB_CACHE_DIR")
     base = Path(root).expanduser() if root else Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "sesmlib"
     path = base.joinpath(*parts)
-    path.mkdir(parents=True, exist_ok=True)
+    if create:
+        path.mkdir(parents=True, exist_ok=True)
     return path
 
 

@@ -102,12 +102,8 @@ class MNISTFileError(ValueError):
 
 
 def _default_dir() -> Path:
-    """The cache folder ``cache_dir("mnist")`` would give, computed without creating it."""
-    root = os.environ.get("SESMLIB_CACHE_DIR")
-    if root:
-        return Path(root).expanduser() / "mnist"
-    base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
-    return base / "sesmlib" / "mnist"
+    """The cache folder ``cache_dir("mnist")`` gives, computed without creating it."""
+    return cache_dir("mnist", create=False)
 
 
 def _resolve_dir(root: Any = None) -> tuple[Path, str]:
