@@ -1,0 +1,111 @@
+"""Checks for notebook 01 (energy-based learning): the free energy on a grid of the latent
+by log-sum-exp, its zero-temperature limit by minimisation, and the gap between them.
+
+    F_beta(Y) = -(1/beta) log( sum_k exp(-beta E(Y, z_k)) dz ),    F_inf(Y) = min_z E(Y, z)
+
+The references are :mod:`sesmlib.energy`'s ``free_energy``, ``free_energy_inf``,
+``optimal_code`` and ``free_energy_gap``.
+"""
+from __future__ import annotations
+
+import torch
+
+from .. import energy as _energy
+from ._core import Case, random_tensor, run_check
+
+__all__ = ["check_free_energy", "check_free_energy_inf", "check_free_energy_gap"]
+
+
+def _ref_free_energy(energies, beta, dz=1.0):
+    return _energy.free_energy(energies, beta, dz=dz)
+
+
+def _ref_free_energy_inf(energies, z):
+    return _energy.free_energy_inf(energies), _energy.optimal_code(energies, z)
+
+
+def _ref_free_energy_gap(energies, betas, dz=1.0):
+    return _energy.free_energy_gap(energies, betas, dz=dz)
+
+
+def check_free_energy(fn) -> bool:
+    """Check the student's ``fn(energies, beta, dz)``:
+    ``F_beta = -(1/beta) log(sum_k exp(-beta E[..., k]) dz)`` over the last dimension.
+
+    Cases: a hand-sized example, random batches, dz != 1, a float64 input, and energies of
+    about 1000 at beta = 50, where exp(-beta E) underflows to 0 unless the sum is done by
+    log-sum-exp; gradients are compared too.
+
+    Examples
+    --------
+    >>> check_free_energy(lambda E, beta, dz: -(torch.logsumexp(-beta * E, -1) + torch.log(torch.tensor(dz, dtype=E.dtype))) / beta)  # doctest: +ELLIPSIS
+    ✅ free energy: correct on all 6 inputs (values, shapes, dtypes and gradients checked).
+    True
+    """
+    cases = [
+        Case("one input, E = [0, 1, 4], beta = 1, dz = 1", torch.tensor([[0.0, 1.0, 4.0]]), 1.0, 1.0),
+        Case("a (5, 16) batch of random energies, beta = 2, dz = 1", random_tensor((5, 16), low=0.0, high=5.0, seed=1), 2.0, 1.0),
+        Case("a grid of 64 angles, beta = 0.5, dz = 2 pi / 64", random_tensor((3, 64), low=0.0, high=3.0, seed=2), 0.5, 2 * 3.141592653589793 / 64),
+        Case("a (2, 3, 8) input (several leading dimensions)", random_tensor((2, 3, 8), low=0.0, high=2.0, seed=3), 3.0, 0.25),
+        Case("float64 energies (the dtype must be kept)", random_tensor((4, 10), low=0.0, high=5.0, dtype=torch.float64, seed=4), 1.5, 0.1),
+        Case("large energies (about 1000) at beta = 50: exp(-beta E) underflows to 0",
+             random_tensor((3, 12), low=1000.0, high=1010.0, seed=5), 50.0, 0.5),
+    ]
+    return run_check(
+        "free energy", fn, _ref_free_energy, cases, grad=True, rtol=1e-4, atol=1e-5,
+        hint="F = -(1/beta) * (logsumexp(-beta * E, dim=-1) + log(dz)); torch.logsumexp subtracts "
+             "the largest term first, so nothing overflows or underflows.",
+    )
+
+
+def check_free_energy_inf(fn) -> bool:
+    """Check the student's ``fn(energies, z) -> (F_inf, z_star)``: the lowest energy of each
+    row (last dimension) and the latent grid value where it is reached.
+
+    Examples
+    --------
+    >>> def f(E, z):
+    ...     best = E.argmin(dim=-1)
+    ...     return E.min(dim=-1).values, z[best]
+    >>> check_free_energy_inf(f)  # doctest: +ELLIPSIS
+    ✅ zero-temperature free energy: correct on all 4 inputs (values, shapes and dtypes checked).
+    True
+    """
+    z8 = torch.linspace(0, 7, 8)
+    cases = [
+        Case("one input, E = [3, 1, 2], z = [0, 0.5, 1]", torch.tensor([[3.0, 1.0, 2.0]]), torch.tensor([0.0, 0.5, 1.0])),
+        Case("a (6, 8) batch of random energies", random_tensor((6, 8), seed=11), z8),
+        Case("a 2-D latent: z of shape (K, 2)", random_tensor((4, 5), seed=12), random_tensor((5, 2), seed=13)),
+        Case("float64 energies and latents", random_tensor((3, 32), dtype=torch.float64, seed=14),
+             torch.linspace(0, 6.283185307179586, 32, dtype=torch.float64)),
+    ]
+    return run_check(
+        "zero-temperature free energy", fn, _ref_free_energy_inf, cases, check_name="check_free_energy_inf",
+        hint="return (E.min(dim=-1).values, z[E.argmin(dim=-1)]): the lowest energy of each row and the "
+             "latent where it is reached.",
+    )
+
+
+def check_free_energy_gap(fn) -> bool:
+    """Check the student's ``fn(energies, betas, dz)``: ``F_beta - F_inf`` for each beta of
+    the list, stacked into shape ``(len(betas), ...)``.
+
+    Examples
+    --------
+    >>> from sesmlib import energy as en
+    >>> check_free_energy_gap(lambda E, betas, dz: torch.stack([en.free_energy(E, b, dz=dz) - E.min(-1).values for b in betas]))  # doctest: +ELLIPSIS
+    ✅ free-energy gap: correct on all 3 inputs (values, shapes and dtypes checked).
+    True
+    """
+    cases = [
+        Case("one input, E = [0, 1, 4], betas = [1, 10]", torch.tensor([[0.0, 1.0, 4.0]]), [1.0, 10.0], 1.0),
+        Case("a (4, 50) batch, betas = [0.1, 1, 10, 100, 1000], dz = 0.1",
+             random_tensor((4, 50), low=0.0, high=4.0, seed=21), [0.1, 1.0, 10.0, 100.0, 1000.0], 0.1),
+        Case("float64, large energies, betas = [1, 1e4]",
+             random_tensor((2, 20), low=500.0, high=505.0, dtype=torch.float64, seed=22), [1.0, 1e4], 0.3),
+    ]
+    return run_check(
+        "free-energy gap", fn, _ref_free_energy_gap, cases, check_name="check_free_energy_gap", rtol=1e-4, atol=1e-5,
+        hint="for each beta compute F_beta (your free_energy) minus F_inf (the row minimum), then "
+             "torch.stack the rows: the result has shape (len(betas), B).",
+    )

@@ -1,0 +1,181 @@
+"""Checks for notebook 03 (deriving SESM): the energy (eq. 7), the sparsity term h, the
+loss (eq. 8), and the gradients of the loss with respect to the code Z and the filters W.
+
+    E(Y, Z)  = alpha_e ||Z - (W^T Y + b_enc)||^2 + ||Y - (W l(Z) + b_dec)||^2        (eq. 7)
+    h(Z)     = sum_i log(1 + l(z_i)^2)
+    L(W, Y)  = E(Y, Z) + alpha_s h(Z) + alpha_r ||W||_1                              (eq. 8)
+
+The references are :func:`sesmlib.sesm.energy`, :func:`sesmlib.sesm.sparsity_penalty` and
+:func:`sesmlib.sesm.loss`; the gradients are checked against what torch.autograd finds by
+differentiating the library's loss (dL/dZ per sample; dL/dW of the mean loss over the batch).
+"""
+from __future__ import annotations
+
+import torch
+
+from ._core import Case, random_tensor, run_check
+
+__all__ = ["check_sesm_energy", "check_sesm_sparsity", "check_sesm_loss", "check_sesm_grad_z", "check_sesm_grad_w"]
+
+
+def _sesm():
+    from .. import sesm
+
+    return sesm
+
+
+def _ref_energy(Y, Z, W, b_enc, b_dec, gain=7.0, alpha_e=1.0):
+    return _sesm().energy(Y, Z, W, b_enc, b_dec, gain=gain, alpha_e=alpha_e)
+
+
+def _ref_sparsity(Z, gain=7.0):
+    return _sesm().sparsity_penalty(Z, gain)
+
+
+def _ref_loss(Y, Z, W, b_enc, b_dec, gain=7.0, alpha_e=1.0, alpha_s=0.2, alpha_r=4e-4):
+    return _sesm().loss(Y, Z, W, b_enc, b_dec, gain=gain, alpha_e=alpha_e, alpha_s=alpha_s, alpha_r=alpha_r)
+
+
+def _ref_grad_z(Y, Z, W, b_enc, b_dec, gain=7.0, alpha_e=1.0, alpha_s=0.2):
+    """dL/dZ by autograd: row b is the gradient of sample b's loss (the L1 term does not involve Z)."""
+    Z = Z.detach().clone().requires_grad_(True)
+    L = _ref_loss(Y.detach(), Z, W.detach(), b_enc.detach(), b_dec.detach(), gain, alpha_e, alpha_s, 0.0)
+    (g,) = torch.autograd.grad(L.sum(), Z)
+    return g
+
+
+def _ref_grad_w(Y, Z, W, b_enc, b_dec, gain=7.0, alpha_e=1.0, alpha_s=0.2, alpha_r=4e-4):
+    """dL/dW by autograd, of the loss averaged over the batch (|W|'s slope at 0 taken as 0)."""
+    W = W.detach().clone().requires_grad_(True)
+    L = _ref_loss(Y.detach(), Z.detach(), W, b_enc.detach(), b_dec.detach(), gain, alpha_e, alpha_s, alpha_r)
+    (g,) = torch.autograd.grad(L.mean(), W)
+    return g
+
+
+def _params(B, N, M, seed, dtype=torch.float32, w_scale=0.5):
+    Y = random_tensor((B, N), low=0.0, high=1.0, dtype=dtype, seed=seed)
+    Z = random_tensor((B, M), low=-1.0, high=1.0, dtype=dtype, seed=seed + 1)
+    W = random_tensor((N, M), low=-w_scale, high=w_scale, dtype=dtype, seed=seed + 2)
+    b_enc = random_tensor((M,), low=-0.5, high=0.5, dtype=dtype, seed=seed + 3)
+    b_dec = random_tensor((N,), low=-0.5, high=0.5, dtype=dtype, seed=seed + 4)
+    return Y, Z, W, b_enc, b_dec
+
+
+def _model_cases(with_s: bool, with_r: bool) -> list[Case]:
+    def kw(gain, alpha_e, alpha_s, alpha_r):
+        d = {"gain": gain, "alpha_e": alpha_e}
+        if with_s:
+            d["alpha_s"] = alpha_s
+        if with_r:
+            d["alpha_r"] = alpha_r
+        return d
+
+    zeros = (torch.ones(1, 2), torch.zeros(1, 1), torch.zeros(2, 1), torch.zeros(1), torch.zeros(2))
+    return [
+        Case("W = 0, Y = [1, 1], Z = 0: only the reconstruction term", *zeros, **kw(7.0, 1.0, 0.2, 4e-4)),
+        Case("one sample, N = 3, M = 2, gain 1", *_params(1, 3, 2, 101), **kw(1.0, 1.0, 0.2, 4e-4)),
+        Case("a batch of 5, N = 6, M = 4, the paper's settings", *_params(5, 6, 4, 111), **kw(7.0, 1.0, 0.2, 4e-4)),
+        Case("alpha_e = 0.5, alpha_s = 1, alpha_r = 0.01", *_params(4, 5, 3, 121), **kw(7.0, 0.5, 1.0, 0.01)),
+        Case("float64, a batch of 3, N = 8, M = 10 (more code units than inputs)",
+             *_params(3, 8, 10, 131, dtype=torch.float64), **kw(7.0, 1.0, 0.5, 1e-3)),
+    ]
+
+
+def check_sesm_energy(fn) -> bool:
+    """Check the student's ``fn(Y, Z, W, b_enc, b_dec, gain, alpha_e) -> (B,)``, the energy
+    of eq. 7 for each sample (values and gradients).
+
+    Examples
+    --------
+    >>> def E(Y, Z, W, b_enc, b_dec, gain, alpha_e):
+    ...     return alpha_e * ((Z - Y @ W - b_enc) ** 2).sum(1) + ((Y - torch.sigmoid(gain * Z) @ W.T - b_dec) ** 2).sum(1)
+    >>> check_sesm_energy(E)  # doctest: +ELLIPSIS
+    ✅ SESM energy (eq. 7): correct on all 5 inputs (values, shapes, dtypes and gradients checked).
+    True
+    """
+    return run_check(
+        "SESM energy (eq. 7)", fn, _ref_energy, _model_cases(False, False), grad=True, check_name="check_sesm_energy",
+        hint="encoder U = Y @ W + b_enc (B, M); decoder Yhat = l(Z) @ W.T + b_dec (B, N) with l(Z) = sigmoid(gain * Z); "
+             "E = alpha_e * ((Z - U)**2).sum(1) + ((Y - Yhat)**2).sum(1), one value per sample.",
+    )
+
+
+def check_sesm_sparsity(fn) -> bool:
+    """Check the student's ``fn(Z, gain) -> (B,)``: ``h(Z) = sum_i log(1 + l(z_i)^2)``.
+
+    Examples
+    --------
+    >>> check_sesm_sparsity(lambda Z, gain: torch.log1p(torch.sigmoid(gain * Z) ** 2).sum(-1))  # doctest: +ELLIPSIS
+    ✅ sparsity h(Z): correct on all 5 inputs (values, shapes, dtypes and gradients checked).
+    True
+    """
+    cases = [
+        Case("Z = 0 (l = 1/2 for both units)", torch.zeros(1, 2), 7.0),
+        Case("a batch of 4 codes, M = 5, gain 7", random_tensor((4, 5), low=-1.0, high=1.0, seed=141), 7.0),
+        Case("gain 1", random_tensor((3, 6), seed=142), 1.0),
+        Case("large |z| (units clearly off or on)", torch.tensor([[-30.0, -5.0, 5.0, 30.0]]), 7.0),
+        Case("float64, M = 200", random_tensor((2, 200), low=-1.0, high=1.0, dtype=torch.float64, seed=143), 7.0),
+    ]
+    return run_check(
+        "sparsity h(Z)", fn, _ref_sparsity, cases, grad=True, check_name="check_sesm_sparsity",
+        hint="h is on l(z), not on z: s = sigmoid(gain * Z); h = log(1 + s**2) summed over the code units (dim=-1).",
+    )
+
+
+def check_sesm_loss(fn) -> bool:
+    """Check the student's ``fn(Y, Z, W, b_enc, b_dec, gain, alpha_e, alpha_s, alpha_r) -> (B,)``:
+    eq. 8, ``E(Y, Z) + alpha_s h(Z) + alpha_r ||W||_1`` for each sample.
+
+    Examples
+    --------
+    >>> from sesmlib import sesm
+    >>> check_sesm_loss(lambda Y, Z, W, b_enc, b_dec, gain, alpha_e, alpha_s, alpha_r: sesm.loss(
+    ...     Y, Z, W, b_enc, b_dec, gain=gain, alpha_e=alpha_e, alpha_s=alpha_s, alpha_r=alpha_r))  # doctest: +ELLIPSIS
+    ✅ SESM loss (eq. 8): correct on all 5 inputs (values, shapes, dtypes and gradients checked).
+    True
+    """
+    return run_check(
+        "SESM loss (eq. 8)", fn, _ref_loss, _model_cases(True, True), grad=True, check_name="check_sesm_loss",
+        hint="energy(Y, Z, ...) + alpha_s * sparsity(Z, gain) + alpha_r * W.abs().sum(): the L1 term is on the "
+             "filters only and the same number is added to every sample's loss.",
+    )
+
+
+def check_sesm_grad_z(fn) -> bool:
+    """Check the student's hand-derived ``fn(Y, Z, W, b_enc, b_dec, gain, alpha_e, alpha_s) -> (B, M)``,
+    the gradient of each sample's loss (eq. 8) with respect to its code, against autograd.
+
+    Examples
+    --------
+    >>> from sesmlib import sesm
+    >>> check_sesm_grad_z(lambda Y, Z, W, b_enc, b_dec, gain, alpha_e, alpha_s: sesm.code_grad(
+    ...     Y, Z, W, b_enc, b_dec, gain=gain, alpha_e=alpha_e, alpha_s=alpha_s))  # doctest: +ELLIPSIS
+    ✅ dL/dZ: correct on all 5 inputs (values, shapes and dtypes checked).
+    True
+    """
+    return run_check(
+        "dL/dZ", fn, _ref_grad_z, _model_cases(True, False), check_name="check_sesm_grad_z", rtol=1e-4, atol=1e-5,
+        hint="with s = l(Z), s' = gain s (1 - s), R = Z - (Y W + b_enc), D = s W^T + b_dec - Y: "
+             "dL/dZ = 2 alpha_e R + s' * (2 D W + alpha_s 2 s / (1 + s^2)). Do not use autograd here.",
+    )
+
+
+def check_sesm_grad_w(fn) -> bool:
+    """Check the student's hand-derived
+    ``fn(Y, Z, W, b_enc, b_dec, gain, alpha_e, alpha_s, alpha_r) -> (N, M)``, the gradient
+    with respect to W of the loss (eq. 8) averaged over the batch, against autograd.
+
+    Examples
+    --------
+    >>> from sesmlib import sesm
+    >>> check_sesm_grad_w(lambda Y, Z, W, b_enc, b_dec, gain, alpha_e, alpha_s, alpha_r: sesm.loss_grads(
+    ...     Y, Z, W, b_enc, b_dec, gain=gain, alpha_e=alpha_e, alpha_s=alpha_s, alpha_r=alpha_r)["W"])  # doctest: +ELLIPSIS
+    ✅ dL/dW: correct on all 5 inputs (values, shapes and dtypes checked).
+    True
+    """
+    return run_check(
+        "dL/dW", fn, _ref_grad_w, _model_cases(True, True), check_name="check_sesm_grad_w", rtol=1e-4, atol=1e-5,
+        hint="W appears twice (tied): in the encoder, -2 alpha_e Y^T R, and in the decoder, 2 D^T l(Z), "
+             "with R = Z - (Y W + b_enc) and D = l(Z) W^T + b_dec - Y; average over the batch (divide by B), "
+             "then add alpha_r * sign(W).",
+    )
