@@ -122,11 +122,11 @@ def is_checked_cell(cell: dict) -> bool:
     return cell.get("cell_type") == "code" and _first_line(_source(cell)) == CHECK_MARKER
 
 
-def _clean_output(out: dict) -> dict:
+def _clean_output(out: dict, count: int | None = None) -> dict:
     out = copy.deepcopy(out)
     out.pop("transient", None)
     if out.get("output_type") == "execute_result":
-        out["execution_count"] = None
+        out["execution_count"] = count
     if "metadata" in out:
         out["metadata"] = {}
     if out.get("output_type") == "stream" and isinstance(out.get("text"), str):
@@ -146,6 +146,7 @@ def _normalise(nb: dict, *, keep_checked_outputs: bool) -> dict:
         raise AuthoringError(f"only nbformat 4 notebooks are supported, got {nb.get('nbformat')}")
     cells = []
     seen: set[str] = set()
+    n_code = 0
     for i, cell in enumerate(nb["cells"]):
         kind = cell.get("cell_type")
         if kind not in ("code", "markdown", "raw"):
@@ -159,9 +160,12 @@ def _normalise(nb: dict, *, keep_checked_outputs: bool) -> dict:
         meta = {k: cell.get("metadata", {})[k] for k in _KEEP_CELL_METADATA if cell.get("metadata", {}).get(k)}
         new = {"cell_type": kind, "id": cid, "metadata": meta, "source": _lines(_source(cell))}
         if kind == "code":
-            new["execution_count"] = None
+            n_code += 1
             outputs = cell.get("outputs", []) if keep_checked_outputs and is_checked_cell(cell) else []
-            new["outputs"] = [_clean_output(o) for o in outputs]
+            new["outputs"] = [_clean_output(o, n_code) for o in outputs]
+            # nbval refuses stored outputs without an execution count; use the count a
+            # top-to-bottom run gives (the code cell's position), so it never changes.
+            new["execution_count"] = n_code if outputs else None
         elif cell.get("attachments"):
             new["attachments"] = copy.deepcopy(cell["attachments"])
         cells.append(new)
@@ -240,7 +244,8 @@ def student_notebook(nb: dict, *, name: str = "notebook") -> dict:
 
 def tidy_solution(nb: dict, *, name: str = "notebook") -> dict:
     """The solution notebook as stored: outputs kept on ``# NBVAL_CHECK_OUTPUT`` cells only,
-    volatile metadata dropped. Also validates the authoring markers (raises AuthoringError)."""
+    volatile metadata dropped, execution counts only on the cells with outputs
+    (their position among code cells). Also validates the authoring markers (raises AuthoringError)."""
     student_notebook(nb, name=name)  # validates solution blocks
     return _normalise(nb, keep_checked_outputs=True)
 
