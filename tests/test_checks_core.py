@@ -343,3 +343,16 @@ def test_warmup_derivative_without_the_gain(capsys):
     assert "derivative of the logistic" in out and "wrong values" in out and "gain" in out
     assert prefer(forgot_gain, lambda x, gain: x) is not forgot_gain
     assert "check_logistic_grad" in capsys.readouterr().out
+
+
+def test_numpy_and_dict_outputs(capsys):
+    ref_np = lambda n: np.arange(n, dtype=np.float64)  # noqa: E731
+    assert run_check("arange", lambda n: np.arange(n, dtype=np.float64), ref_np, [Case("n = 3", 3)])
+    assert not run_check("arange", lambda n: np.arange(n, dtype=np.float64) + 1, ref_np, [Case("n = 3", 3)])
+    ref_d = lambda x: {"mean": x.mean(), "max": x.max()}  # noqa: E731
+    cases = [Case("ones", torch.ones(4))]
+    assert run_check("stats", ref_d, ref_d, cases)
+    assert not run_check("stats", lambda x: {"mean": x.mean()}, ref_d, cases)
+    assert not run_check("stats", lambda x: {"mean": x.mean(), "max": x.min() - 1}, ref_d, cases)
+    out = capsys.readouterr().out
+    assert "wrong values" in out and "keys" in out and "output['max']" in out

@@ -354,6 +354,21 @@ def _compare(yours: Any, expected: Any, path: str, rtol: float, atol: float, che
                 f"{path} differs at index {_index_str(idx)}: yours {y[idx].item()}, expected {e[idx].item()}."
             )
         return
+    if isinstance(expected, np.ndarray):
+        if isinstance(yours, torch.Tensor):
+            yours = yours.detach().cpu().numpy()
+        if not isinstance(yours, np.ndarray):
+            raise CheckFailure(f"{path} is {describe(yours)}; expected a numpy array of shape {expected.shape}.")
+        _compare(torch.from_numpy(np.asarray(yours)), torch.from_numpy(expected), path, rtol, atol, check_dtype)
+        return
+    if isinstance(expected, dict):
+        if not isinstance(yours, dict):
+            raise CheckFailure(f"{path} should be a dict with keys {sorted(expected)}, got {describe(yours)}.")
+        if set(yours) != set(expected):
+            raise CheckFailure(f"{path} has keys {sorted(yours)}; expected {sorted(expected)}.")
+        for key in expected:
+            _compare(yours[key], expected[key], f"{path}[{key!r}]", rtol, atol, check_dtype)
+        return
     if isinstance(expected, (tuple, list)):
         if not isinstance(yours, (tuple, list)):
             raise CheckFailure(
