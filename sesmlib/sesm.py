@@ -1,0 +1,1102 @@
+"""The Sparse Encoding Symmetric Machine (SESM) and its on-line coordinate-descent training.
+
+Ranzato, Boureau and LeCun, "Sparse Feature Learning for Deep Belief Networks", NIPS 2007,
+Sections 2-3. Notation (the paper's, with a batch dimension B first everywhere):
+
+- ``Y`` (B, N) inputs, ``Z`` (B, M) codes, ``W`` (N, M) the tied filters (columns),
+  ``b_enc`` (M,), ``b_dec`` (N,).
+- logistic with gain ``l(x) = 1 / (1 + exp(-g x))``;
+- encoder ``f_enc(Y) = W^T Y + b_enc``; decoder ``f_dec(Z) = W l(Z) + b_dec``;
+- energy (eq. 7)  ``E(Y, Z) = alpha_e ||Z - f_enc(Y)||^2 + ||Y - f_dec(Z)||^2``;
+- sparsity ``h(Z) = sum_i log(1 + l(z_i)^2)``;
+- loss (eq. 8)  ``L(W, Y) = E(Y, Z) + alpha_s h(Z) + alpha_r ||W||_1``.
+
+Training (Section 3) alternates, for each sample: (1) minimise eq. 8 over ``Z`` by gradient
+descent starting from the encoder output, giving ``Z*``; (2) with ``Y`` and ``Z*`` clamped,
+one gradient step on ``W, b_enc, b_dec``.
+
+The module has three layers, read top to bottom:
+
+1. pure functions of tensors (``logistic``, ``logistic_grad``, ``sparsity_penalty``,
+   ``energy``, ``loss``, ``loss_grads``): the math, as a student derives it;
+2. ``_Kernel``: the same two training steps written with preallocated buffers and in-place
+   products over K models at once (K = 1 for :meth:`SESM.fit`, K = 5 for
+   :func:`fit_sweep`). It is the fast path; the tests check it against layer 1;
+3. :class:`SESM`, the model, whose methods call the functions of layer 1 and whose
+   ``fit`` runs the kernel; :func:`fit_sweep` trains the paper's alpha_s sweep in one pass.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import time
+import warnings
+from pathlib import Path
+from typing import Callable, Sequence
+
+import torch
+
+from . import _utils
+from ._device import device as _pick_device
+
+__all__ = [
+    "SESM",
+    "DivergenceError",
+    "logistic",
+    "logistic_grad",
+    "sparsity_penalty",
+    "energy",
+    "loss",
+    "loss_grads",
+    "code_grad",
+    "fit_sweep",
+    "default_lr",
+    "PAPER_ALPHAS",
+]
+
+#: The sparsity weights the paper sweeps for Figure 1 (Section 4.1).
+PAPER_ALPHAS = (1.0, 0.5, 0.2, 0.1, 0.05)
+
+# Settings the paper leaves open (see SESM.fit for the reasons).
+DEFAULT_INFER_STEPS = 5
+DEFAULT_INFER_STEP_SIZE = 0.2
+DEFAULT_INIT_STD = 0.01
+DEFAULT_EPOCHS = 5
+DEFAULT_LR_ONLINE = 0.0025
+DEFAULT_LR_MINIBATCH = 0.02
+DEFAULT_LR_DECAY = 0.8
+
+
+class DivergenceError(FloatingPointError):
+    """Training produced a NaN or Inf loss; the model keeps its last good parameters."""
+
+
+# =============================================================================
+# 1. The math, as pure functions
+# =============================================================================
+
+
+def logistic(x: torch.Tensor, gain: float) -> torch.Tensor:
+    """The logistic with gain, ``l(x) = 1 / (1 + exp(-g x))`` (Section 2).
+
+    With ``g = 7`` it is close to a step: the code units are quasi-binary.
+
+    Examples
+    --------
+    >>> import torch
+    >>> logistic(torch.tensor([0.0, 1.0]), gain=7.0)
+    tensor([0.5000, 0.9991])
+    """
+    return torch.sigmoid(gain * x)
+
+
+def logistic_grad(x: torch.Tensor, gain: float) -> torch.Tensor:
+    """The derivative ``dl/dx = g l(x) (1 - l(x))`` of :func:`logistic`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> logistic_grad(torch.tensor([0.0]), gain=7.0)  # g / 4 at the origin
+    tensor([1.7500])
+    """
+    s = torch.sigmoid(gain * x)
+    return gain * s * (1 - s)
+
+
+def sparsity_penalty(Z: torch.Tensor, gain: float) -> torch.Tensor:
+    """The sparsity ``h(Z) = sum_i log(1 + l(z_i)^2)`` of each code in a batch (eq. 8).
+
+    It is a factorised Student-t prior on the *transformed* units ``l(z)``, not on ``z``:
+    it pushes units towards ``l(z) = 0``, where the logistic saturates.
+
+    Parameters
+    ----------
+    Z : tensor (B, M)
+    gain : float
+
+    Returns
+    -------
+    tensor (B,)
+
+    Examples
+    --------
+    >>> import torch, math
+    >>> h = sparsity_penalty(torch.zeros(1, 2), gain=7.0)  # l = 1/2 for both units
+    >>> round(float(h), 4) == round(2 * math.log(1.25), 4)
+    True
+    """
+    s = torch.sigmoid(gain * Z)  # (B, M)
+    return torch.log1p(s * s).sum(dim=-1)  # (B,)
+
+
+def energy(Y, Z, W, b_enc, b_dec, *, gain: float = 7.0, alpha_e: float = 1.0) -> torch.Tensor:
+    """The energy of eq. 7 for each sample:
+    ``E(Y, Z) = alpha_e ||Z - (Y W + b_enc)||^2 + ||Y - (l(Z) W^T + b_dec)||^2``.
+
+    Parameters
+    ----------
+    Y : tensor (B, N)
+    Z : tensor (B, M)
+    W : tensor (N, M)
+    b_enc : tensor (M,)
+    b_dec : tensor (N,)
+
+    Returns
+    -------
+    tensor (B,)
+
+    Examples
+    --------
+    >>> import torch
+    >>> Y, Z, W = torch.ones(1, 2), torch.zeros(1, 1), torch.zeros(2, 1)
+    >>> energy(Y, Z, W, torch.zeros(1), torch.zeros(2))  # only the reconstruction term: 1 + 1
+    tensor([2.])
+    """
+    U = Y @ W + b_enc  # (B, M) encoder output
+    Yhat = torch.sigmoid(gain * Z) @ W.T + b_dec  # (B, N) decoder output
+    return alpha_e * (Z - U).pow(2).sum(-1) + (Y - Yhat).pow(2).sum(-1)
+
+
+def loss(
+    Y, Z, W, b_enc, b_dec, *, gain: float = 7.0, alpha_e: float = 1.0, alpha_s: float = 0.2, alpha_r: float = 4e-4
+) -> torch.Tensor:
+    """The loss of eq. 8 for each sample: ``E(Y, Z) + alpha_s h(Z) + alpha_r ||W||_1``.
+
+    The L1 term is on the filters only and is the same for every sample of the batch.
+
+    Returns
+    -------
+    tensor (B,)
+
+    Examples
+    --------
+    >>> import torch
+    >>> Y, Z, W = torch.ones(1, 2), torch.zeros(1, 1), torch.ones(2, 1)
+    >>> L = loss(Y, Z, W, torch.zeros(1), torch.zeros(2), alpha_s=0.0, alpha_r=1.0)
+    >>> float(L)  # (0 - 2)^2 + 2 (1 - 0.5)^2 + ||W||_1 = 4 + 0.5 + 2
+    6.5
+    """
+    E = energy(Y, Z, W, b_enc, b_dec, gain=gain, alpha_e=alpha_e)
+    return E + alpha_s * sparsity_penalty(Z, gain) + alpha_r * W.abs().sum()
+
+
+def loss_grads(
+    Y, Z, W, b_enc, b_dec, *, gain: float = 7.0, alpha_e: float = 1.0, alpha_s: float = 0.2, alpha_r: float = 4e-4
+) -> dict[str, torch.Tensor]:
+    """Closed-form gradients of eq. 8.
+
+    With ``U = Y W + b_enc`` (encoder), ``s = l(Z)``, ``s' = g s (1 - s)``,
+    ``R = Z - U`` and ``D = s W^T + b_dec - Y`` (decoder residual):
+
+    - ``dL/dZ     = 2 alpha_e R + s' * (2 D W + alpha_s 2 s / (1 + s^2))``, per sample;
+    - ``dL/dW     = mean_b [ -2 alpha_e Y_b^T R_b + 2 D_b^T s_b ] + alpha_r sign(W)``;
+    - ``dL/db_enc = mean_b [ -2 alpha_e R_b ]``;
+    - ``dL/db_dec = mean_b [ 2 D_b ]``.
+
+    ``dL/dZ`` is each sample's own gradient (row b of the gradient of the *sum* of the
+    losses); the parameter gradients are those of the *mean* loss over the batch. The L1
+    term is not differentiable at 0; ``sign(0) = 0`` is the subgradient used.
+
+    Returns
+    -------
+    dict with keys "W" (N, M), "b_enc" (M,), "b_dec" (N,), "Z" (B, M)
+
+    Examples
+    --------
+    >>> import torch
+    >>> g = loss_grads(torch.rand(3, 4), torch.zeros(3, 2), torch.zeros(4, 2), torch.zeros(2), torch.zeros(4))
+    >>> sorted(g), tuple(g["W"].shape)
+    (['W', 'Z', 'b_dec', 'b_enc'], (4, 2))
+    """
+    B = Y.shape[0]
+    U = Y @ W + b_enc  # (B, M)
+    s = torch.sigmoid(gain * Z)  # (B, M)
+    R = Z - U  # (B, M)
+    D = s @ W.T + b_dec - Y  # (B, N)
+    dZ = _code_grad(R, D, s, W, gain, alpha_e, alpha_s)  # (B, M)
+    dW = (-2 * alpha_e * Y.T @ R + 2 * D.T @ s) / B + alpha_r * torch.sign(W)  # (N, M)
+    return {"W": dW, "b_enc": -2 * alpha_e * R.mean(0), "b_dec": 2 * D.mean(0), "Z": dZ}
+
+
+def _code_grad(R, D, s, W, gain, alpha_e, alpha_s):
+    """dL/dZ = 2 alpha_e R + l'(Z) * (2 D W + alpha_s 2 s / (1 + s^2)), with l'(Z) = g s (1 - s)."""
+    ds = gain * s * (1 - s)  # (B, M)
+    return 2 * alpha_e * R + ds * (2 * (D @ W) + alpha_s * 2 * s / (1 + s * s))
+
+
+def code_grad(Y, Z, W, b_enc, b_dec, *, gain: float = 7.0, alpha_e: float = 1.0, alpha_s: float = 0.2) -> torch.Tensor:
+    """The gradient of eq. 8 with respect to each sample's code, the direction that
+    :meth:`SESM.infer_code` descends:
+    ``dL/dZ = 2 alpha_e (Z - f_enc(Y)) + l'(Z) * (2 (f_dec(Z) - Y) W + alpha_s 2 l(Z) / (1 + l(Z)^2))``.
+
+    Returns
+    -------
+    tensor (B, M)
+
+    Examples
+    --------
+    >>> import torch
+    >>> Y, W = torch.zeros(1, 3), torch.zeros(3, 2)
+    >>> code_grad(Y, torch.ones(1, 2), W, torch.zeros(2), torch.zeros(3), alpha_s=0.0)  # 2 (Z - 0)
+    tensor([[2., 2.]])
+    """
+    s = torch.sigmoid(gain * Z)  # (B, M)
+    R = Z - (Y @ W + b_enc)  # (B, M)
+    D = s @ W.T + b_dec - Y  # (B, N)
+    return _code_grad(R, D, s, W, gain, alpha_e, alpha_s)
+
+
+# =============================================================================
+# 2. The fast kernel (K models, preallocated buffers, in-place products)
+# =============================================================================
+
+
+class _Kernel:
+    """Both training steps for K SESMs that share the data and differ only in alpha_s.
+
+    Layout: the K filter banks are held side by side as ``W`` (N, K, M), so that the
+    encoder of all K models is ONE matrix product ``Y @ W.view(N, K*M)`` and so is the
+    encoder part of the gradient of W; the decoder products are one batched product over
+    K (``torch.baddbmm`` on the strided view ``W.permute(1, 0, 2)``, no copy). Codes are
+    held as (B, K, M), decoder residuals as (K, B, N). For K = 1 the parameters are *views*
+    of the model's own ``W`` (N, M), ``b_enc`` (M,), ``b_dec`` (N,), updated in place.
+    All temporaries live in buffers allocated once per batch size, so that on-line training
+    (B = 1) costs a fixed, small number of tensor operations per digit.
+    """
+
+    def __init__(self, W, b_enc, b_dec, alphas, *, gain, alpha_e, alpha_r, steps, step_size):
+        self.W, self.b_enc, self.b_dec = W, b_enc, b_dec  # (N,K,M) (K,M) (K,1,N)
+        self.N, self.K, self.M = W.shape
+        self._W2 = W.view(self.N, self.K * self.M)  # (N, K*M): the encoder of all K models
+        self._Wk = W.permute(1, 0, 2)  # (K, N, M) strided view
+        self._Wkt = W.permute(1, 2, 0)  # (K, M, N) strided view: the decoders
+        self._benc2 = b_enc.view(self.K * self.M)  # (K*M,)
+        self.alpha_s = torch.as_tensor(alphas, dtype=W.dtype, device=W.device).view(1, -1, 1)  # (1,K,1)
+        self.gain, self.alpha_e, self.alpha_r = float(gain), float(alpha_e), float(alpha_r)
+        self.steps, self.step_size = int(steps), float(step_size)
+        self._buffers: dict[int, dict[str, torch.Tensor]] = {}
+        self._sign = torch.empty_like(W)
+
+    def _buf(self, B: int) -> dict[str, torch.Tensor]:
+        buf = self._buffers.get(B)
+        if buf is None:
+            K, N, M = self.K, self.N, self.M
+            new = lambda *shape: torch.empty(*shape, dtype=self.W.dtype, device=self.W.device)  # noqa: E731
+            buf = {k: new(B, K, M) for k in ("U", "Z", "s", "t")}
+            buf["G"] = new(K, B, M)
+            buf["D"] = new(K, B, N)
+            self._buffers[B] = buf
+        return buf
+
+    def _decode_residual(self, Y, s, D):
+        """D = l(Z) W^T + b_dec - Y  (K, B, N), into D."""
+        torch.baddbmm(self.b_dec, s.permute(1, 0, 2), self._Wkt, out=D)
+        D.sub_(Y)
+
+    def infer(self, Y: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Step 1: ``steps`` gradient steps on Z from the encoder output. Returns the buffers
+        holding U (B,K,M), Z* (B,K,M), s = l(Z*) (B,K,M) and D (K,B,N), the decoder residual
+        at Z*."""
+        B = Y.shape[0]
+        b = self._buf(B)
+        U, Z, s, t, G, D = b["U"], b["Z"], b["s"], b["t"], b["G"], b["D"]
+        g, eta = self.gain, self.step_size
+        torch.addmm(self._benc2, Y, self._W2, out=U.view(B, -1))  # (B, K*M) encoder outputs
+        Z.copy_(U)
+        Gv = G.permute(1, 0, 2)  # (B, K, M) view
+        c_keep, c_pull, c_grad = 1.0 - 2.0 * eta * self.alpha_e, 2.0 * eta * self.alpha_e, -2.0 * eta * g
+        for _ in range(self.steps):
+            torch.mul(Z, g, out=t)
+            torch.sigmoid(t, out=s)  # s = l(Z)
+            self._decode_residual(Y, s, D)  # D = s W^T + b_dec - Y
+            torch.bmm(D, self._Wk, out=G)  # G = D W
+            torch.mul(s, s, out=t)
+            t.add_(1.0)
+            torch.div(s, t, out=t)  # s / (1 + s^2)
+            Gv.addcmul_(t, self.alpha_s)  # D W + alpha_s s / (1 + s^2)
+            torch.addcmul(s, s, s, value=-1.0, out=t)  # s (1 - s) = l'(Z) / g
+            Gv.mul_(t)
+            # Z <- Z - eta [2 alpha_e (Z - U) + 2 g s(1-s) (D W + alpha_s s/(1+s^2))]
+            Z.mul_(c_keep).add_(U, alpha=c_pull).add_(Gv, alpha=c_grad)
+        torch.mul(Z, g, out=t)
+        torch.sigmoid(t, out=s)
+        self._decode_residual(Y, s, D)
+        return b
+
+    def train_batch(self, Y: torch.Tensor, lr: float) -> None:
+        """Steps 1 and 2 on one batch Y (B, N): infer Z*, then one gradient step on the
+        parameters (the gradient of the batch-mean loss, see :func:`loss_grads`)."""
+        B = Y.shape[0]
+        b = self.infer(Y)
+        U, Z, s, D = b["U"], b["Z"], b["s"], b["D"]
+        R = U.sub_(Z).neg_()  # R = Z - U  (B, K, M), in U's buffer
+        torch.sign(self.W, out=self._sign)  # at the current W (before the step)
+        c = 2.0 * lr / B
+        self._W2.addmm_(Y.T, R.view(B, -1), alpha=c * self.alpha_e)  # encoder term of -lr dL/dW
+        self._Wk.baddbmm_(D.transpose(1, 2), s.permute(1, 0, 2), alpha=-c)  # decoder term
+        if self.alpha_r:
+            self.W.add_(self._sign, alpha=-lr * self.alpha_r)  # - lr alpha_r sign(W)
+        if B == 1:
+            self.b_enc.add_(R[0], alpha=c * self.alpha_e)
+            self.b_dec.sub_(D, alpha=c)
+        else:
+            self.b_enc.add_(R.sum(0), alpha=c * self.alpha_e)
+            self.b_dec.sub_(D.sum(1, keepdim=True), alpha=c)
+
+
+class _CudaGraphOnline:
+    """On-line training (B = 1) on a GPU, where each digit costs ~30 tiny kernel launches:
+    the steps for ``chunk`` consecutive digits are captured once per learning rate as one
+    CUDA graph and replayed, so the CPU launches one graph per chunk instead of ~30 kernels
+    per digit. Same arithmetic as :meth:`_Kernel.train_batch`; used only on cuda."""
+
+    def __init__(self, kernel: _Kernel, chunk: int = 64):
+        self.kernel, self.chunk = kernel, chunk
+        self.Y = torch.zeros(chunk, kernel.N, dtype=kernel.W.dtype, device=kernel.W.device)
+        self.graph, self.lr = None, None
+
+    def _capture(self, lr: float) -> None:
+        k = self.kernel
+        saved = [t.clone() for t in (k.W, k.b_enc, k.b_dec)]
+        side = torch.cuda.Stream()
+        side.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(side):  # warm-up outside the graph (allocates the workspaces)
+            for j in range(3):
+                k.train_batch(self.Y[j : j + 1], lr)
+        torch.cuda.current_stream().wait_stream(side)
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):
+            for j in range(self.chunk):
+                k.train_batch(self.Y[j : j + 1], lr)
+        for t, v in zip((k.W, k.b_enc, k.b_dec), saved):  # undo the warm-up and capture
+            t.copy_(v)
+        self.graph, self.lr = graph, lr
+
+    def run(self, X: torch.Tensor, lr: float) -> None:
+        """Train on the rows of X in order (on-line)."""
+        if self.graph is None or self.lr != lr:
+            self._capture(lr)
+        n_full = X.shape[0] // self.chunk * self.chunk
+        for i in range(0, n_full, self.chunk):
+            self.Y.copy_(X[i : i + self.chunk])
+            self.graph.replay()
+        for i in range(n_full, X.shape[0]):
+            self.kernel.train_batch(X[i : i + 1], lr)
+
+
+class _OneThread:
+    """Run a block with one CPU thread: at B = 1 each product is tiny, and waking a second
+    thread for it costs far more than it saves (measured: ~10x slower on a busy 2-core
+    machine)."""
+
+    def __init__(self, enable: bool):
+        self.enable = enable
+
+    def __enter__(self):
+        if self.enable:
+            self.saved = torch.get_num_threads()
+            torch.set_num_threads(1)
+
+    def __exit__(self, *exc):
+        if self.enable:
+            torch.set_num_threads(self.saved)
+        return False
+
+
+def _epoch_stats(kernel: _Kernel, models, X: torch.Tensor) -> list[dict]:
+    """Each term of eq. 8, averaged over the monitoring samples X, for each of the K models,
+    with Z* inferred exactly as in training."""
+    b = kernel.infer(X)
+    Zs = b["Z"].clone()  # (P, K, M)
+    out = []
+    for k, m in enumerate(models):
+        Z = Zs[:, k]
+        U = m.encode(X)
+        s = torch.sigmoid(m.gain * Z)
+        e_enc = m.alpha_e * (Z - U).pow(2).sum(1).mean()
+        e_dec = (X - (s @ m.W.T + m.b_dec)).pow(2).sum(1).mean()
+        h = torch.log1p(s * s).sum(1).mean()
+        l1 = m.W.abs().sum()
+        total = e_enc + e_dec + m.alpha_s * h + m.alpha_r * l1
+        active = (U * m.gain > 0).to(X.dtype).mean()  # l(f_enc(Y)) > 0.5
+        out.append(
+            {
+                "loss": float(total),
+                "energy_enc": float(e_enc),
+                "energy_dec": float(e_dec),
+                "sparsity": float(h),
+                "l1": float(l1),
+                "active": float(active),
+            }
+        )
+    return out
+
+
+def _train(kernel: _Kernel, models, X, *, epochs, batch_size, lr, lr_decay, shuffle, seed, progress, callback, monitor):
+    """The training loop shared by :meth:`SESM.fit` (K = 1) and :func:`fit_sweep`."""
+    n = X.shape[0]
+    histories = [
+        {k: [] for k in ("epoch", "lr", "loss", "energy_enc", "energy_dec", "sparsity", "l1", "active", "time")}
+        for _ in models
+    ]
+    gen = torch.Generator().manual_seed(int(seed)) if seed is not None else torch.Generator().manual_seed(
+        int(torch.randint(0, 2**62, (1,)).item())
+    )
+    X_mon = X[: min(monitor, n)]
+    on_gpu = X.device.type == "cuda"
+    graph = None
+    if on_gpu and batch_size == 1:
+        graph = _CudaGraphOnline(kernel)
+    bar = _utils.progress(total=epochs * n, enable=progress, desc=f"SESM x{len(models)}" if len(models) > 1 else "SESM", unit="digit", unit_scale=True)
+    try:
+        for epoch in range(epochs):
+            lr_e = lr * lr_decay**epoch
+            last_good = [t.clone() for t in (kernel.W, kernel.b_enc, kernel.b_dec)]
+            order = torch.randperm(n, generator=gen).to(X.device) if shuffle else None
+            Xe = X[order] if shuffle else X
+            t0 = time.perf_counter()
+            with torch.no_grad(), _OneThread(batch_size == 1 and not on_gpu):
+                if graph is not None:
+                    try:
+                        graph.run(Xe, lr_e)
+                        bar.update(n)
+                    except RuntimeError as exc:  # capture unsupported: fall back to eager
+                        warnings.warn(f"CUDA graph capture failed ({exc}); training on-line without it", stacklevel=3)
+                        graph = None
+                        for t, v in zip((kernel.W, kernel.b_enc, kernel.b_dec), last_good):
+                            t.copy_(v)
+                if graph is None:
+                    done = 0  # samples not yet shown on the bar (updated every ~1000)
+                    for i in range(0, n, batch_size):
+                        kernel.train_batch(Xe[i : i + batch_size], lr_e)
+                        done += batch_size
+                        if done >= 1000:
+                            bar.update(done)
+                            done = 0
+                    bar.update(done)
+                if on_gpu:
+                    torch.cuda.synchronize()
+                dt = time.perf_counter() - t0
+                stats = _epoch_stats(kernel, models, X_mon)
+            if not all(math.isfinite(s["loss"]) for s in stats) or not torch.isfinite(kernel.W).all():
+                for t, v in zip((kernel.W, kernel.b_enc, kernel.b_dec), last_good):
+                    t.copy_(v)
+                raise DivergenceError(
+                    f"training diverged in epoch {epoch + 1} (the loss became NaN or Inf) with learning rate "
+                    f"lr={lr_e:.3g} and code step size {kernel.step_size:g}; the model keeps the parameters from "
+                    "the start of that epoch. Lower lr (or the step size) and train again."
+                )
+            for h, s in zip(histories, stats):
+                h["epoch"].append(epoch + 1)
+                h["lr"].append(lr_e)
+                h["time"].append(dt)
+                for key, v in s.items():
+                    h[key].append(v)
+            bar.set_postfix(loss=f"{stats[0]['loss']:.2f}", active=f"{stats[0]['active']:.3f}")
+            if callback is not None:
+                if len(models) == 1:
+                    stop = callback(models[0], epoch + 1, {k: v[-1] for k, v in histories[0].items()})
+                else:
+                    stop = callback(models, epoch + 1, [{k: v[-1] for k, v in h.items()} for h in histories])
+                if stop:
+                    break
+    finally:
+        bar.close()
+    return histories
+
+
+# =============================================================================
+# 3. The model
+# =============================================================================
+
+_CONFIG_KEYS = ("n_visible", "n_code", "gain", "alpha_e", "alpha_s", "alpha_r", "dtype")
+_DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+class SESM:
+    """The Sparse Encoding Symmetric Machine (Ranzato, Boureau, LeCun, NIPS 2007).
+
+    A tied-weight encoder/decoder with a quasi-binary sparse code:
+    ``f_enc(Y) = W^T Y + b_enc``, ``f_dec(Z) = W l(Z) + b_dec``,
+    ``l(x) = 1 / (1 + exp(-g x))``, trained by on-line coordinate descent on eq. 8
+    (see :meth:`fit`). Batches are rows: ``Y`` (B, N), ``Z`` (B, M).
+
+    Parameters
+    ----------
+    n_visible : int
+        N, the input size (784 for MNIST).
+    n_code : int
+        M, the number of code units (200 in the paper).
+    gain : float
+        g of the logistic (7 in the paper, "to achieve a quasi-binary coding").
+    alpha_e, alpha_s, alpha_r : float
+        Weights of the encoder energy, the sparsity h(Z) and the L1 norm of W (eq. 8);
+        the paper's MNIST values are 1, 0.2 and 0.0004.
+    seed : int or None
+        Seeds the initial filters (the same seed gives the same model on every device).
+    device : "auto", "cpu", "cuda" or torch.device
+    dtype : torch.float32 or torch.float64
+
+    Attributes
+    ----------
+    W : tensor (n_visible, n_code)
+        The filters, one per column, shared by encoder and decoder. Initialised
+        ``N(0, 0.01^2)``: small enough that every unit starts unsaturated
+        (``|g w^T y| << 1`` for a digit with ``||y|| ~ 9``), so that no unit starts dead
+        (the paper does not give its initialisation).
+    b_enc : tensor (n_code,)
+        Encoder bias, initialised to 0.
+    b_dec : tensor (n_visible,)
+        Decoder bias, initialised to 0.
+
+    References
+    ----------
+    M. Ranzato, Y. Boureau, Y. LeCun. Sparse Feature Learning for Deep Belief Networks.
+    NIPS 2007.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sesmlib import SESM
+    >>> model = SESM(784, 200, seed=0, device="cpu")
+    >>> Y = torch.rand(5, 784)
+    >>> model.code(Y).shape, model.loss(Y, model.encode(Y)).shape
+    (torch.Size([5, 200]), torch.Size([5]))
+    """
+
+    def __init__(
+        self,
+        n_visible: int,
+        n_code: int,
+        *,
+        gain: float = 7.0,
+        alpha_e: float = 1.0,
+        alpha_s: float = 0.2,
+        alpha_r: float = 4e-4,
+        seed: int | None = None,
+        device: str | torch.device = "auto",
+        dtype: torch.dtype = torch.float32,
+    ):
+        self.n_visible = _utils.check_positive_int("n_visible", n_visible)
+        self.n_code = _utils.check_positive_int("n_code", n_code)
+        self.gain = _utils.check_nonnegative("gain", gain, positive=True)
+        self.alpha_e = _utils.check_nonnegative("alpha_e", alpha_e)
+        self.alpha_s = _utils.check_nonnegative("alpha_s", alpha_s)
+        self.alpha_r = _utils.check_nonnegative("alpha_r", alpha_r)
+        if dtype not in _DTYPES.values():
+            raise TypeError(f"dtype must be torch.float32 or torch.float64, got {dtype!r}")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise TypeError(f"seed must be an int or None, got {seed!r}")
+        self.dtype = dtype
+        self.device = _pick_device(device)
+        gen = torch.Generator().manual_seed(seed) if seed is not None else None
+        W = torch.randn(self.n_visible, self.n_code, generator=gen, dtype=torch.float64) * DEFAULT_INIT_STD
+        self.W = W.to(dtype).to(self.device)  # (N, M), drawn on the CPU: same on every device
+        self.b_enc = torch.zeros(self.n_code, dtype=dtype, device=self.device)  # (M,)
+        self.b_dec = torch.zeros(self.n_visible, dtype=dtype, device=self.device)  # (N,)
+
+    # ------------------------------------------------------------------ helpers
+    @property
+    def config(self) -> dict:
+        """The configuration (everything but the parameters), as saved with the model."""
+        return {
+            "n_visible": self.n_visible,
+            "n_code": self.n_code,
+            "gain": self.gain,
+            "alpha_e": self.alpha_e,
+            "alpha_s": self.alpha_s,
+            "alpha_r": self.alpha_r,
+            "dtype": str(self.dtype).replace("torch.", ""),
+        }
+
+    def _hyper(self) -> dict:
+        return {"gain": self.gain, "alpha_e": self.alpha_e, "alpha_s": self.alpha_s, "alpha_r": self.alpha_r}
+
+    def _check(self, name: str, x, n_cols: int) -> torch.Tensor:
+        return _utils.check_matrix(name, x, n_cols=n_cols, device=self.device, dtype=self.dtype)
+
+    def _YZ(self, Y, Z):
+        Y = self._check("Y", Y, self.n_visible)
+        Z = self._check("Z", Z, self.n_code)
+        if Y.shape[0] != Z.shape[0]:
+            raise ValueError(f"Y and Z must have the same number of rows, got {Y.shape[0]} and {Z.shape[0]}")
+        return Y, Z
+
+    def to(self, device) -> "SESM":
+        """Move the parameters to ``device`` (in place); returns the model."""
+        self.device = _pick_device(device)
+        self.W, self.b_enc, self.b_dec = (t.to(self.device) for t in (self.W, self.b_enc, self.b_dec))
+        return self
+
+    def copy(self) -> "SESM":
+        """A deep copy of the model."""
+        return copy.deepcopy(self)
+
+    def __repr__(self) -> str:
+        c = self.config
+        return (
+            f"SESM(n_visible={c['n_visible']}, n_code={c['n_code']}, gain={c['gain']:g}, alpha_e={c['alpha_e']:g}, "
+            f"alpha_s={c['alpha_s']:g}, alpha_r={c['alpha_r']:g}, device={str(self.device)!r}, dtype=torch.{c['dtype']})"
+        )
+
+    # ------------------------------------------------------------------ the model
+    def encode(self, Y: torch.Tensor) -> torch.Tensor:
+        """The encoder ``f_enc(Y) = W^T Y + b_enc``, batched: ``Y W + b_enc`` (B, M).
+
+        Examples
+        --------
+        >>> import torch
+        >>> SESM(4, 3, seed=0, device="cpu").encode(torch.rand(2, 4)).shape
+        torch.Size([2, 3])
+        """
+        Y = self._check("Y", Y, self.n_visible)
+        return Y @ self.W + self.b_enc  # (B, M)
+
+    def code(self, Y: torch.Tensor) -> torch.Tensor:
+        """The feed-forward code ``l(f_enc(Y))`` in (0, 1), (B, M): the feature every later
+        notebook uses (the paper takes test codes after the logistic).
+
+        Examples
+        --------
+        >>> import torch
+        >>> c = SESM(4, 3, seed=0, device="cpu").code(torch.rand(2, 4))
+        >>> bool(((c > 0) & (c < 1)).all())
+        True
+        """
+        return logistic(self.encode(Y), self.gain)
+
+    def decode(self, Z: torch.Tensor) -> torch.Tensor:
+        """The decoder ``f_dec(Z) = W l(Z) + b_dec``, batched: ``l(Z) W^T + b_dec`` (B, N).
+
+        To reconstruct from a code already passed through the logistic (for example a
+        quantised ``code(Y)``), use ``c @ model.W.T + model.b_dec``.
+
+        Examples
+        --------
+        >>> import torch
+        >>> m = SESM(4, 3, seed=0, device="cpu")
+        >>> m.decode(m.encode(torch.rand(2, 4))).shape
+        torch.Size([2, 4])
+        """
+        Z = self._check("Z", Z, self.n_code)
+        return logistic(Z, self.gain) @ self.W.T + self.b_dec  # (B, N)
+
+    def sparsity(self, Z: torch.Tensor) -> torch.Tensor:
+        """``h(Z) = sum_i log(1 + l(z_i)^2)`` per sample (B,); see :func:`sparsity_penalty`.
+
+        Examples
+        --------
+        >>> import torch
+        >>> SESM(4, 3, device="cpu").sparsity(torch.full((1, 3), -10.0))  # l(z) ~ 0: no cost
+        tensor([0.])
+        """
+        return sparsity_penalty(self._check("Z", Z, self.n_code), self.gain)
+
+    def energy(self, Y: torch.Tensor, Z: torch.Tensor) -> torch.Tensor:
+        """The energy of eq. 7 per sample (B,):
+        ``alpha_e ||Z - f_enc(Y)||^2 + ||Y - f_dec(Z)||^2``.
+
+        Examples
+        --------
+        >>> import torch
+        >>> m = SESM(4, 3, seed=0, device="cpu")
+        >>> Y = torch.rand(2, 4)
+        >>> bool((m.energy(Y, m.encode(Y)) >= 0).all())
+        True
+        """
+        Y, Z = self._YZ(Y, Z)
+        return energy(Y, Z, self.W, self.b_enc, self.b_dec, gain=self.gain, alpha_e=self.alpha_e)
+
+    def loss(self, Y: torch.Tensor, Z: torch.Tensor) -> torch.Tensor:
+        """The loss of eq. 8 per sample (B,):
+        ``E(Y, Z) + alpha_s h(Z) + alpha_r ||W||_1``.
+
+        Examples
+        --------
+        >>> import torch
+        >>> m = SESM(4, 3, seed=0, device="cpu")
+        >>> Y = torch.rand(2, 4)
+        >>> bool((m.loss(Y, m.encode(Y)) >= m.energy(Y, m.encode(Y))).all())
+        True
+        """
+        Y, Z = self._YZ(Y, Z)
+        return loss(Y, Z, self.W, self.b_enc, self.b_dec, **self._hyper())
+
+    def grads(self, Y: torch.Tensor, Z: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Closed-form gradients of eq. 8 (see :func:`loss_grads`): keys "W", "b_enc",
+        "b_dec" (of the batch-mean loss) and "Z" (each sample's own gradient).
+
+        Examples
+        --------
+        >>> import torch
+        >>> m = SESM(4, 3, seed=0, device="cpu")
+        >>> Y = torch.rand(2, 4)
+        >>> m.grads(Y, m.encode(Y))["W"].shape
+        torch.Size([4, 3])
+        """
+        Y, Z = self._YZ(Y, Z)
+        return loss_grads(Y, Z, self.W, self.b_enc, self.b_dec, **self._hyper())
+
+    # ------------------------------------------------------------------ training
+    def infer_code(
+        self,
+        Y: torch.Tensor,
+        *,
+        steps: int = DEFAULT_INFER_STEPS,
+        step_size: float = DEFAULT_INFER_STEP_SIZE,
+        tol: float | None = None,
+        return_trace: bool = False,
+    ):
+        """Step 1 of the paper's algorithm: minimise eq. 8 over Z by gradient descent,
+        starting from the encoder output: ``Z <- Z - step_size dL/dZ``, ``steps`` times.
+
+        Parameters
+        ----------
+        Y : tensor (B, N)
+        steps : int
+            Number of gradient steps (5 by default, see :meth:`fit`).
+        step_size : float
+            The step (0.2 by default). The encoder term alone has curvature 2 alpha_e, so a
+            step above 1 / alpha_e oscillates.
+        tol : float or None
+            Stop early once no code unit moves by more than ``tol`` in a step.
+        return_trace : bool
+            Also return the loss of every sample before each step and after the last one.
+
+        Returns
+        -------
+        Z : tensor (B, M)
+        trace : tensor (n_steps_taken + 1, B), only with ``return_trace``
+
+        Examples
+        --------
+        >>> import torch
+        >>> m = SESM(784, 20, seed=0, device="cpu")
+        >>> Z, trace = m.infer_code(torch.rand(3, 784), steps=4, step_size=0.1, return_trace=True)
+        >>> Z.shape, trace.shape
+        (torch.Size([3, 20]), torch.Size([5, 3]))
+        """
+        Y = self._check("Y", Y, self.n_visible)
+        steps = int(steps) if steps == 0 else _utils.check_positive_int("steps", steps)
+        step_size = _utils.check_nonnegative("step_size", step_size, positive=True)
+        if tol is not None:
+            tol = _utils.check_nonnegative("tol", tol)
+        hyper = self._hyper()
+        with torch.no_grad():
+            Z = self.encode(Y)  # (B, M), the starting point
+            trace = [loss(Y, Z, self.W, self.b_enc, self.b_dec, **hyper)] if return_trace else None
+            for _ in range(steps):
+                dZ = code_grad(Y, Z, self.W, self.b_enc, self.b_dec, gain=self.gain, alpha_e=self.alpha_e, alpha_s=self.alpha_s)
+                Z = Z - step_size * dZ
+                if return_trace:
+                    trace.append(loss(Y, Z, self.W, self.b_enc, self.b_dec, **hyper))
+                if tol is not None and float((step_size * dZ).abs().max()) <= tol:
+                    break
+        return (Z, torch.stack(trace)) if return_trace else Z
+
+    def step(self, Y: torch.Tensor, Z: torch.Tensor, lr: float) -> "SESM":
+        """Step 2 of the paper's algorithm: with Y and Z clamped, one gradient step on the
+        parameters, ``theta <- theta - lr dL/dtheta`` for theta in W, b_enc, b_dec (the
+        gradient of the batch-mean loss; for B = 1, the paper's on-line step).
+
+        Examples
+        --------
+        >>> import torch
+        >>> m = SESM(784, 20, seed=0, device="cpu")
+        >>> Y = torch.rand(1, 784) * 0.5
+        >>> Z = m.infer_code(Y)
+        >>> before = float(m.loss(Y, Z))
+        >>> after = float(m.step(Y, Z, lr=1e-4).loss(Y, Z))
+        >>> after < before
+        True
+        """
+        lr = _utils.check_nonnegative("lr", lr, positive=True)
+        g = self.grads(Y, Z)
+        self.W -= lr * g["W"]
+        self.b_enc -= lr * g["b_enc"]
+        self.b_dec -= lr * g["b_dec"]
+        return self
+
+    def fit(
+        self,
+        X: torch.Tensor,
+        *,
+        epochs: int = DEFAULT_EPOCHS,
+        batch_size: int = 1,
+        lr: float | None = None,
+        lr_decay: float = DEFAULT_LR_DECAY,
+        infer_steps: int = DEFAULT_INFER_STEPS,
+        infer_step_size: float = DEFAULT_INFER_STEP_SIZE,
+        shuffle: bool = True,
+        seed: int | None = None,
+        progress: bool = True,
+        callback: Callable | None = None,
+        monitor: int = 1000,
+    ) -> dict[str, list]:
+        """Train by the paper's coordinate descent (Section 3): for each sample (or batch),
+        (1) ``Z* = infer_code(Y)``, (2) one gradient step on W, b_enc, b_dec at ``Z*``.
+
+        Parameters
+        ----------
+        X : tensor (P, N)
+            Training data, pixels in [0, 1].
+        epochs : int
+            Passes over X.
+        batch_size : int
+            1 is the paper's on-line algorithm. Larger batches take one step per batch on
+            the gradient of the batch-mean loss: the fast path (big matrix products).
+        lr : float or None
+            Learning rate of the first epoch; None picks the default for ``batch_size``.
+        lr_decay : float
+            The learning rate of epoch e (from 0) is ``lr * lr_decay**e``.
+        infer_steps, infer_step_size : int, float
+            Code inference settings (see :meth:`infer_code`).
+        shuffle : bool
+            Visit the samples in a new random order each epoch.
+        seed : int or None
+            Seeds the order of the samples.
+        progress : bool
+            Show a progress bar.
+        callback : callable or None
+            ``callback(model, epoch, stats)`` after each epoch (``stats``: this epoch's
+            entries of the history); returning True stops training.
+        monitor : int
+            The history's terms are measured after each epoch on the first ``monitor``
+            samples of X, with Z* inferred as in training.
+
+        Returns
+        -------
+        dict of lists, one entry per epoch: "epoch", "lr", "loss" (eq. 8), "energy_enc"
+        (alpha_e ||Z* - f_enc(Y)||^2), "energy_dec" (||Y - f_dec(Z*)||^2), "sparsity" (h(Z*)),
+        "l1" (||W||_1), "active" (fraction of feed-forward code units with l(z) > 0.5),
+        "time" (seconds of training in the epoch).
+
+        Raises
+        ------
+        DivergenceError
+            When the loss becomes NaN or Inf; the model keeps the parameters it had at the
+            start of that epoch.
+
+        Notes
+        -----
+        Choices where the paper is silent, or departs from it (measured on MNIST, first
+        20000 digits, 200 units, alpha_s = 0.2):
+
+        - Learning rate. On-line (``batch_size=1``) the default is 0.0025, ten times
+          below the paper's 0.025. Departure, with its reason: with eq. 7 as written, one
+          on-line step moves this sample's encoder output by ``2 lr alpha_e ||Y||^2`` times
+          its error, and ``||Y||^2 ~ 100`` for an MNIST digit, so at 0.025 each step
+          overshoots by ~5x (measured: RMSE/std 0.68 after 3 epochs, against 0.35 at
+          0.0025). The paper's value presumably goes with a differently scaled energy
+          that it does not state. Minibatch default: 0.02 on the batch-mean gradient.
+        - Exponential decay: ``lr * lr_decay**epoch`` with ``lr_decay = 0.8``.
+        - Epochs: 5 by default.
+        - Code inference: 5 steps of size 0.2 from the encoder output (the energy's
+          curvature in Z is at least 2 alpha_e, so 0.2 is well inside the stable range;
+          more steps did not improve the feed-forward code, and each step costs two
+          matrix-vector products per digit).
+        - Initialisation: W ~ N(0, 0.01^2), biases 0 (see :class:`SESM`).
+        - On the CPU, on-line training runs with one thread (see ``_OneThread``).
+
+        Examples
+        --------
+        >>> import torch
+        >>> m = SESM(784, 16, seed=0, device="cpu")
+        >>> hist = m.fit(torch.rand(64, 784), epochs=2, batch_size=16, seed=0, progress=False)
+        >>> len(hist["loss"])
+        2
+        """
+        X = self._check("X", X, self.n_visible)
+        _utils.warn_if_outside_unit_range("X", X)
+        kernel, opts = _make_kernel_and_opts(
+            self.W.view(self.n_visible, 1, self.n_code), self.b_enc.view(1, -1), self.b_dec.view(1, 1, -1),
+            [self.alpha_s], self._hyper(),
+            epochs=epochs, batch_size=batch_size, lr=lr, lr_decay=lr_decay, infer_steps=infer_steps,
+            infer_step_size=infer_step_size, seed=seed, monitor=monitor,
+        )
+        return _train(kernel, [self], X, shuffle=shuffle, progress=progress, callback=callback, **opts)[0]
+
+    # ------------------------------------------------------------------ files
+    def save(self, path) -> "Path":
+        """Save the parameters and configuration to ``path`` (atomically; a plain tensor
+        file that :meth:`load` reads without unpickling objects).
+
+        Examples
+        --------
+        >>> import tempfile, os
+        >>> m = SESM(4, 3, seed=0, device="cpu")
+        >>> path = m.save(os.path.join(tempfile.mkdtemp(), "m.pt"))
+        >>> bool((SESM.load(path, device="cpu").W == m.W).all())
+        True
+        """
+        return _utils.save_model(path, "SESM", self.config, {"W": self.W, "b_enc": self.b_enc, "b_dec": self.b_dec})
+
+    @classmethod
+    def load(cls, path, *, device: str | torch.device = "auto", expected_config: dict | None = None) -> "SESM":
+        """Load a model written by :meth:`save`.
+
+        Parameters
+        ----------
+        path : str or Path
+        device : where to put the parameters
+        expected_config : dict or None
+            Entries of :attr:`config` the file must have (for example
+            ``{"n_code": 200, "alpha_s": 0.2}``); a file from another configuration raises.
+
+        Raises
+        ------
+        FileNotFoundError, or ValueError for a corrupt file, a file of another kind, or a
+        configuration that differs from ``expected_config`` or from the tensors' shapes.
+
+        Examples
+        --------
+        >>> import tempfile, os
+        >>> path = SESM(4, 3, alpha_s=0.5, device="cpu").save(os.path.join(tempfile.mkdtemp(), "m.pt"))
+        >>> SESM.load(path, device="cpu").alpha_s
+        0.5
+        """
+        config, tensors = _utils.load_model(path, "SESM")
+        if set(config) != set(_CONFIG_KEYS) or set(tensors) != {"W", "b_enc", "b_dec"}:
+            raise ValueError(f"model file {path} is corrupt: unexpected configuration keys {sorted(config)} or tensors {sorted(tensors)}")
+        if expected_config:
+            bad = {k: (config.get(k), v) for k, v in expected_config.items() if config.get(k) != v}
+            if bad:
+                detail = ", ".join(f"{k}: file has {a!r}, expected {b!r}" for k, (a, b) in bad.items())
+                raise ValueError(f"model file {path} has a different configuration ({detail})")
+        if config["dtype"] not in _DTYPES:
+            raise ValueError(f"model file {path} has an unsupported dtype {config['dtype']!r}")
+        model = cls(
+            config["n_visible"], config["n_code"], gain=config["gain"], alpha_e=config["alpha_e"],
+            alpha_s=config["alpha_s"], alpha_r=config["alpha_r"], seed=0, device=device, dtype=_DTYPES[config["dtype"]],
+        )
+        N, M = model.n_visible, model.n_code
+        for name, shape in (("W", (N, M)), ("b_enc", (M,)), ("b_dec", (N,))):
+            t = tensors[name]
+            if tuple(t.shape) != shape:
+                raise ValueError(f"model file {path} is corrupt: {name} has shape {tuple(t.shape)}, its configuration says {shape}")
+            if not torch.isfinite(t).all():
+                raise ValueError(f"model file {path} is corrupt: {name} contains NaN or Inf")
+            setattr(model, name, t.to(device=model.device, dtype=model.dtype).contiguous())
+        return model
+
+
+# =============================================================================
+# The alpha_s sweep, one pass for K models
+# =============================================================================
+
+
+def _make_kernel_and_opts(W, b_enc, b_dec, alphas, hyper, *, epochs, batch_size, lr, lr_decay, infer_steps, infer_step_size, seed, monitor):
+    epochs = _utils.check_positive_int("epochs", epochs)
+    batch_size = _utils.check_positive_int("batch_size", batch_size)
+    if lr is None:
+        lr = default_lr(batch_size)
+    lr = _utils.check_nonnegative("lr", lr, positive=True)
+    lr_decay = _utils.check_nonnegative("lr_decay", lr_decay, positive=True)
+    if lr_decay > 1:
+        raise ValueError(f"lr_decay must be in (0, 1], got {lr_decay}")
+    infer_steps = 0 if infer_steps == 0 else _utils.check_positive_int("infer_steps", infer_steps)
+    infer_step_size = _utils.check_nonnegative("infer_step_size", infer_step_size, positive=True)
+    monitor = _utils.check_positive_int("monitor", monitor)
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        raise TypeError(f"seed must be an int or None, got {seed!r}")
+    kernel = _Kernel(
+        W, b_enc, b_dec, alphas, gain=hyper["gain"], alpha_e=hyper["alpha_e"], alpha_r=hyper["alpha_r"],
+        steps=infer_steps, step_size=infer_step_size,
+    )
+    opts = dict(epochs=epochs, batch_size=batch_size, lr=lr, lr_decay=lr_decay, seed=seed, monitor=monitor)
+    return kernel, opts
+
+
+def default_lr(batch_size: int) -> float:
+    """The default learning rate of :meth:`SESM.fit` for a batch size (see its Notes)."""
+    return DEFAULT_LR_ONLINE if batch_size == 1 else DEFAULT_LR_MINIBATCH
+
+
+def fit_sweep(
+    X: torch.Tensor,
+    alphas: Sequence[float] = PAPER_ALPHAS,
+    *,
+    n_code: int = 200,
+    gain: float = 7.0,
+    alpha_e: float = 1.0,
+    alpha_r: float = 4e-4,
+    seed: int | None = None,
+    device: str | torch.device = "auto",
+    dtype: torch.dtype = torch.float32,
+    epochs: int = DEFAULT_EPOCHS,
+    batch_size: int = 1,
+    lr: float | None = None,
+    lr_decay: float = DEFAULT_LR_DECAY,
+    infer_steps: int = DEFAULT_INFER_STEPS,
+    infer_step_size: float = DEFAULT_INFER_STEP_SIZE,
+    shuffle: bool = True,
+    progress: bool = True,
+    callback: Callable | None = None,
+    monitor: int = 1000,
+) -> tuple[list[SESM], list[dict]]:
+    """Train K SESMs that differ only in alpha_s, in one pass over the data.
+
+    All K models start from the same filters (``seed``) and see the samples in the same
+    order, so model k is the model ``SESM(..., alpha_s=alphas[k], seed=seed).fit(X, seed=seed,
+    ...)`` would give, within float rounding; but every product is one batched matrix
+    product over K, so the sweep costs far less than K separate runs.
+
+    Parameters
+    ----------
+    X : tensor (P, N)
+    alphas : sequence of float
+        The sparsity weights; the paper's Figure 1 uses (1, 0.5, 0.2, 0.1, 0.05).
+    n_code, gain, alpha_e, alpha_r, seed, device, dtype
+        As for :class:`SESM` (shared by all K models).
+    epochs, batch_size, lr, lr_decay, infer_steps, infer_step_size, shuffle, progress, monitor
+        As for :meth:`SESM.fit`.
+    callback : callable or None
+        ``callback(models, epoch, stats_list)`` after each epoch; True stops.
+
+    Returns
+    -------
+    models : list of K SESM
+    histories : list of K dicts (see :meth:`SESM.fit`)
+
+    Examples
+    --------
+    >>> import torch
+    >>> models, hists = fit_sweep(torch.rand(64, 784), [0.5, 0.1], n_code=8, epochs=1,
+    ...                           batch_size=16, seed=0, device="cpu", progress=False)
+    >>> [m.alpha_s for m in models]
+    [0.5, 0.1]
+    """
+    alphas = list(alphas)
+    if not alphas:
+        raise ValueError("alphas must hold at least one value")
+    alphas = [_utils.check_nonnegative("alphas", a) for a in alphas]
+    if not isinstance(X, torch.Tensor):
+        raise TypeError(f"X must be a torch.Tensor, got {type(X).__name__}")
+    models = [
+        SESM(X.shape[-1] if X.dim() == 2 else 1, n_code, gain=gain, alpha_e=alpha_e, alpha_s=a, alpha_r=alpha_r,
+             seed=seed if seed is not None else 0, device=device, dtype=dtype)
+        for a in alphas
+    ]
+    if seed is None:  # one random initialisation, shared by all K models
+        W0 = torch.randn(models[0].W.shape, dtype=torch.float64) * DEFAULT_INIT_STD
+        for m in models:
+            m.W = W0.to(dtype).to(m.device)
+    first = models[0]
+    X = first._check("X", X, first.n_visible)
+    _utils.warn_if_outside_unit_range("X", X)
+    K, N, M = len(models), first.n_visible, first.n_code
+    W = torch.stack([m.W for m in models], dim=1).contiguous()  # (N, K, M)
+    b_enc = torch.stack([m.b_enc for m in models]).contiguous()  # (K, M)
+    b_dec = torch.stack([m.b_dec for m in models]).view(K, 1, N).contiguous()  # (K, 1, N)
+    kernel, opts = _make_kernel_and_opts(
+        W, b_enc, b_dec, alphas, first._hyper(), epochs=epochs, batch_size=batch_size, lr=lr, lr_decay=lr_decay,
+        infer_steps=infer_steps, infer_step_size=infer_step_size, seed=seed, monitor=monitor,
+    )
+    for k, m in enumerate(models):  # the models' parameters become views of the stacked ones
+        m.W, m.b_enc, m.b_dec = W[:, k], b_enc[k], b_dec[k, 0]
+    try:
+        histories = _train(kernel, models, X, shuffle=shuffle, progress=progress, callback=callback, **opts)
+    finally:
+        for m in models:  # give each model its own storage
+            m.W, m.b_enc, m.b_dec = m.W.clone(), m.b_enc.clone(), m.b_dec.clone()
+    return models, histories
