@@ -1,0 +1,1 @@
+"""Interactive explorers (ipywidgets) built on plain, tested compute functions."""

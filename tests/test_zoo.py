@@ -1,0 +1,109 @@
+"""sesmlib.zoo: trained SESMs cached by configuration and shared between notebooks."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from sesmlib import zoo
+from sesmlib._utils import cache_dir
+from sesmlib.sesm import SESM
+
+# Small enough for a unit test: 300 digits, 16 units, one epoch, a 50-digit probe.
+TINY = dict(n_train=300, n_code=16, epochs=1)
+
+
+@pytest.fixture(autouse=True)
+def _small_probe(monkeypatch):
+    monkeypatch.setattr(zoo, "PROBE_SIZE", 50)
+
+
+def test_config_profiles_and_overrides():
+    full, quick = zoo.sesm_config(0.2), zoo.sesm_config(0.2, quick=True)
+    assert (full["n_train"], full["epochs"], full["n_code"]) == (20000, 5, 200)
+    assert (quick["n_train"], quick["epochs"]) == (2000, 1)
+    assert full["gain"] == 7.0 and full["alpha_r"] == 4e-4 and full["batch_size"] == 1
+    c = zoo.sesm_config(0.5, quick=True, n_train=500, epochs=3, batch_size=50)
+    assert (c["n_train"], c["epochs"], c["batch_size"], c["alpha_s"]) == (500, 3, 50, 0.5)
+    # the learning rate is written out (so a change of the library's default changes the key)
+    assert c["lr"] > 0 and c["lr"] == zoo.sesm_config(0.5, batch_size=50)["lr"]
+    assert zoo.sesm_config(0.2, lr=0.001)["lr"] == 0.001
+
+
+@pytest.mark.parametrize(
+    "kwargs, exc, word",
+    [
+        ({"alpha_s": -1.0}, ValueError, "alpha_s"),
+        ({"n_train": 0}, ValueError, "n_train"),
+        ({"n_train": 70000}, ValueError, "n_train"),
+        ({"epochs": 1.5}, TypeError, "epochs"),
+        ({"batch_size": 0}, ValueError, "batch_size"),
+        ({"lr": 0.0}, ValueError, "lr"),
+        ({"seed": "0"}, TypeError, "seed"),
+    ],
+)
+def test_config_bad_input(kwargs, exc, word):
+    with pytest.raises(exc, match=word):
+        zoo.sesm_config(**kwargs)
+
+
+def test_encoder_gap_is_zero_without_inference_and_positive_with_it():
+    m = SESM(784, 12, seed=0, device="cpu")
+    m.W = torch.randn(784, 12, generator=torch.Generator().manual_seed(1)) * 0.05
+    Y = torch.rand(6, 784, generator=torch.Generator().manual_seed(2))
+    g0 = zoo.encoder_gap(m, Y, steps=0)
+    assert g0 == {"gap_code": 0.0, "gap_units": 0.0, "gap_loss": 0.0}
+    g = zoo.encoder_gap(m, Y, steps=10, step_size=0.1)
+    assert g["gap_code"] > 0 and g["gap_loss"] > 0  # inference lowers the loss below the encoder's
+
+
+def test_trained_sesm_trains_once_then_loads(mnist_dir):
+    first = zoo.trained_sesm(0.2, progress=False, device="cpu", **TINY)
+    assert not first.cached and first.path.is_file()
+    h = first.history
+    assert len(h["loss"]) == 1 and h["gap_epoch"] == [0, 1]
+    assert len(h["gap_code"]) == len(h["gap_units"]) == len(h["gap_loss"]) == 2
+    assert h["gap_code"][1] < h["gap_code"][0]  # training pulls the encoder towards Z*
+    assert first.digits_per_second > 0
+    again = zoo.trained_sesm(0.2, progress=False, device="cpu", **TINY)
+    assert again.cached and again.history == json.loads(json.dumps(h))
+    torch.testing.assert_close(again.model.W, first.model.W, rtol=0, atol=0)
+    assert again.model.alpha_s == 0.2 and again.model.n_code == 16
+    # another setting is another model
+    other = zoo.trained_sesm(0.5, progress=False, device="cpu", **TINY)
+    assert not other.cached and other.path != first.path
+
+
+def test_corrupt_cache_entry_is_retrained(mnist_dir):
+    run = zoo.trained_sesm(0.2, progress=False, device="cpu", **TINY)
+    run.path.write_bytes(b"not a model")
+    again = zoo.trained_sesm(0.2, progress=False, device="cpu", **TINY)
+    assert not again.cached
+    torch.testing.assert_close(again.model.W, run.model.W)  # same seed, same model
+    assert zoo.trained_sesm(0.2, progress=False, device="cpu", **TINY).cached
+
+
+def test_sweep_shares_the_cache_with_single_models(mnist_dir):
+    single = zoo.trained_sesm(0.2, progress=False, device="cpu", **TINY)
+    runs = zoo.trained_sweep((1.0, 0.2, 0.05), progress=False, device="cpu", **TINY)
+    assert list(runs) == [1.0, 0.2, 0.05]
+    assert runs[0.2].cached and not runs[1.0].cached and not runs[0.05].cached
+    for a, r in runs.items():
+        assert r.model.alpha_s == a and r.history["gap_epoch"] == [0, 1]
+    # a sweep model is the model trained alone, within float rounding
+    alone = zoo.trained_sesm(1.0, progress=False, device="cpu", retrain=True, **TINY)
+    torch.testing.assert_close(runs[1.0].model.W, alone.model.W, rtol=1e-4, atol=1e-5)
+    # more sparsity, fewer active units
+    assert runs[1.0].history["active"][-1] < runs[0.05].history["active"][-1]
+    assert all(r.cached for r in zoo.trained_sweep((1.0, 0.2, 0.05), progress=False, device="cpu", **TINY).values())
+    assert len(list(cache_dir("models").glob("sesm-*.pt"))) == 3
+
+
+def test_sweep_bad_alphas():
+    with pytest.raises(ValueError, match="alphas"):
+        zoo.trained_sweep((), progress=False)
+    with pytest.raises(ValueError, match="alphas"):
+        zoo.trained_sweep((0.2, 0.2), progress=False)
+    with pytest.raises(ValueError, match="alphas"):
+        zoo.trained_sweep((0.2, -1.0), progress=False)
