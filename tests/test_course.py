@@ -251,3 +251,24 @@ def test_cli_through_python_m_sesmlib(repo):
     cmd = [sys.executable, "-m", "sesmlib", "course", "build", "--check", "--root", str(repo)]
     stale = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert stale.returncode == 1 and "make notebooks" in stale.stderr
+
+
+@pytest.mark.notebook
+def test_execute_stores_only_checked_outputs_and_skips_failures(repo, monkeypatch, capsys):
+    """One kernel per notebook: the good one gets its checked output stored (in the quick
+    profile), the failing one is reported and left as it was."""
+    monkeypatch.delenv("SESMLIB_PROFILE", raising=False)
+    good = notebook(code("import os\nprint('noise')"),
+                    code("# NBVAL_CHECK_OUTPUT\nprint(os.environ['SESMLIB_PROFILE'], 6 * 7)"))
+    (repo / "solutions" / "00_start_here.ipynb").write_text(json.dumps(good))
+    bad_path = repo / "solutions" / "01_next.ipynb"
+    bad_path.write_text(json.dumps(notebook(code("raise RuntimeError('broken solution')"))))
+    before = bad_path.read_bytes()
+    assert course.main(["execute", "--root", str(repo)]) == 1
+    assert "broken solution" in capsys.readouterr().err
+    assert bad_path.read_bytes() == before
+    cells = json.loads((repo / "solutions" / "00_start_here.ipynb").read_text())["cells"]
+    assert cells[0]["outputs"] == [] and cells[0]["execution_count"] is None
+    assert cells[1]["outputs"] == [{"name": "stdout", "output_type": "stream", "text": ["quick 42\n"]}]
+    assert cells[1]["execution_count"] == 2
+    assert "SESMLIB_PROFILE" not in __import__("os").environ  # restored
