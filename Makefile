@@ -16,12 +16,13 @@ LAB_ARGS ?=
 # Jupyter refuses to run as root (containers, CI) unless told it may.
 LAB_FLAGS := $(if $(NO_BROWSER),--no-browser,) $(if $(filter 0,$(shell id -u)),--allow-root,) $(LAB_ARGS)
 
-.PHONY: lab test bench figure1 notebooks clean help
+.PHONY: lab test bench figure1 notebooks execute clean help
 
 help:
 	@echo "make lab    - install and open the course in JupyterLab (NO_BROWSER=1 on headless machines)"
 	@echo "make test   - install with the test extra and run every test (unit tests and notebooks)"
 	@echo "make notebooks - regenerate notebooks/ from solutions/"
+	@echo "make execute - refresh the checked outputs of solutions/ (NB=01 for one notebook)"
 	@echo "make bench  - run the speed benchmarks"
 
 $(BIN)/python:
@@ -45,6 +46,10 @@ test: $(VENV)/.installed-test
 
 notebooks: $(VENV)/.installed
 	$(BIN)/python -m sesmlib.course build
+
+# Re-run solutions (quick profile) to refresh their checked outputs; NB=01 limits it to one.
+execute: $(VENV)/.installed
+	$(BIN)/python -m sesmlib.course execute $(NB)
 
 bench: $(VENV)/.installed
 	$(BIN)/python -m pip install $(CONSTRAINTS) -e ".[bench]"

@@ -4,6 +4,7 @@
     python -m sesmlib bench sesm|rbm [options]              speed benchmarks
     python -m sesmlib reproduce figure1 --out DIR [--quick] the paper's Figure 1
     python -m sesmlib course build [--check]                notebooks/ from solutions/
+    python -m sesmlib course execute [NAMES]                refresh the checked outputs of solutions/
 
 Each command lives in the module that owns it; this file only dispatches.
 """
@@ -19,6 +20,7 @@ _COMMANDS = {
     "bench rbm": ("sesmlib.bench.rbm", "main"),
     "reproduce figure1": ("sesmlib.experiments", "main_figure1"),
     "course build": ("sesmlib.course", "main"),
+    "course execute": ("sesmlib.course", "main"),
 }
 
 
@@ -38,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         key = " ".join(argv[:n_words])
         if key in _COMMANDS:
             module, func = _COMMANDS[key]
-            if key == "course build":  # the course tool parses its own sub-command
+            if key.startswith("course "):  # the course tool parses its own sub-command
                 return int(getattr(importlib.import_module(module), func)(argv[1:]) or 0)
             return int(getattr(importlib.import_module(module), func)(argv[n_words:]) or 0)
     print(f"sesmlib: unknown command {' '.join(argv[:2])!r}\n", file=sys.stderr)
