@@ -117,10 +117,10 @@ def test_gibbs_chain_reaches_the_model_distribution():
     rbm = random_rbm(4, 3, seed=5, scale=0.7)
     V = all_states(4)
     p_exact = torch.exp(-rbm.free_energy(V) - rbm.log_partition_exact())  # (16,)
-    samples = rbm.gibbs(torch.zeros(20000, 4, dtype=torch.float64), k=20, generator=torch.Generator().manual_seed(1))
+    samples = rbm.gibbs(torch.zeros(8000, 4, dtype=torch.float64), k=15, generator=torch.Generator().manual_seed(1))
     idx = (samples * (2 ** torch.arange(3, -1, -1, dtype=torch.float64))).sum(1).long()
     p_emp = torch.bincount(idx, minlength=16).double() / idx.numel()
-    assert 0.5 * float((p_emp - p_exact).abs().sum()) < 0.03  # total variation
+    assert 0.5 * float((p_emp - p_exact).abs().sum()) < 0.04  # total variation
 
 
 def test_sampling_is_reproducible_with_a_generator():
@@ -230,11 +230,11 @@ def test_cd_k_two_steps_against_manual_chain():
 
 def test_cd_k_with_long_chains_approaches_the_exact_gradient():
     rbm = random_rbm(4, 3, seed=3, scale=0.6)
-    V = all_states(4)[[1, 6, 11]].repeat(4000, 1)  # (12000, 4)
-    cd = rbm.cd_grads(V, k=30, generator=torch.Generator().manual_seed(0))
+    V = all_states(4)[[1, 6, 11]].repeat(2000, 1)  # (6000, 4)
+    cd = rbm.cd_grads(V, k=20, generator=torch.Generator().manual_seed(0))
     ex = rbm.exact_grads(V)
-    assert float((cd["W"] - ex["W"]).abs().max()) < 0.03
-    assert float((cd["b_vis"] - ex["b_vis"]).abs().max()) < 0.03
+    assert float((cd["W"] - ex["W"]).abs().max()) < 0.04
+    assert float((cd["b_vis"] - ex["b_vis"]).abs().max()) < 0.04
     # whereas CD-1 is biased in general; it is still close to the sign of the exact one here
     assert float((cd["W"] - ex["W"]).abs().max()) < float(ex["W"].abs().max())
 
@@ -281,7 +281,8 @@ def test_fit_persistent_momentum_schedule_and_callback_stop():
                    callback=lambda e, m, s: e >= 3)
     assert hist["momentum"] == [0.5, 0.5, 0.9]
     assert all(math.isfinite(e) for e in hist["recon_error"])
-    assert rbm._persistent_chains.shape == (20, 36)
+    assert rbm._persistent_chains.shape == (20, 8)  # the chains' hidden states
+    assert set(rbm._persistent_chains.unique().tolist()) <= {0.0, 1.0}
 
 
 def test_fit_is_reproducible_with_a_seed():
@@ -460,3 +461,65 @@ def test_cuda_agrees_with_cpu():
     assert all(math.isfinite(e) for e in h["recon_error"])
     # same initial weights on every device
     assert torch.equal(RBM(30, 12, seed=5, device="cuda").W.cpu(), RBM(30, 12, seed=5, device="cpu").W)
+
+
+# ------------------------------------------------- speed options, real data, bench
+
+
+def test_bfloat16_products_train_like_float32():
+    X = bars_data(400).float()
+    a, b = RBM(36, 10, seed=0, device="cpu"), RBM(36, 10, seed=0, device="cpu")
+    ha = a.fit(X, epochs=10, batch_size=20, lr=0.1, momentum=0.5, progress=False, seed=0)
+    hb = b.fit(X, epochs=10, batch_size=20, lr=0.1, momentum=0.5, progress=False, seed=0, matmul_dtype=torch.bfloat16)
+    assert b.W.dtype == torch.float32  # parameters stay in the model's dtype
+    assert hb["recon_error"][-1] < 0.9 * hb["recon_error"][0]
+    assert hb["recon_error"][-1] == pytest.approx(ha["recon_error"][-1], rel=0.05)
+    with pytest.raises(TypeError, match="matmul_dtype"):
+        a.fit(X, epochs=1, batch_size=20, lr=0.1, matmul_dtype=torch.int8)
+
+
+def test_thread_setting_is_restored():
+    before = torch.get_num_threads()
+    rbm = RBM(36, 5, seed=0, device="cpu")
+    seen = []
+    rbm.fit(bars_data(60).float(), epochs=1, batch_size=10, lr=0.1, progress=False,
+            callback=lambda e, m, s: seen.append(torch.get_num_threads()))
+    assert seen == [1]  # small batches run on one thread
+    assert torch.get_num_threads() == before
+    with pytest.raises(ValueError, match="num_threads"):
+        rbm.fit(bars_data(60).float(), epochs=1, batch_size=10, lr=0.1, num_threads=0)
+
+
+@pytest.mark.mnist
+def test_ais_matches_exact_on_a_small_mnist_rbm(mnist_dir):
+    from sesmlib.data import load_mnist
+
+    X, _ = load_mnist("train", 2000, root=mnist_dir)
+    rbm = RBM(784, 12, seed=0, device="cpu")
+    rbm.fit(X, epochs=3, batch_size=20, lr=0.05, momentum=0.5, progress=False, seed=0)
+    exact = rbm.log_partition_exact()
+    Xb = (X > 0.5).float()
+    res = rbm.log_partition_ais(n_chains=100, n_betas=2000, seed=0, data=Xb)
+    assert abs(res.log_z - exact) < AIS_TOL, (res.log_z, exact, res.std_err)
+    assert rbm.log_likelihood(Xb, res) == pytest.approx(rbm.log_likelihood(Xb, exact), abs=AIS_TOL)
+
+
+def test_bench_runs_on_a_tiny_problem(tmp_path, capsys, monkeypatch):
+    pytest.importorskip("sklearn")
+    from sesmlib.bench.rbm import main
+
+    monkeypatch.setenv("SESMLIB_DATA_DIR", str(tmp_path / "nowhere"))  # force the synthetic stand-in
+    out = tmp_path / "bench.json"
+    before = torch.get_num_threads()
+    assert main(["--n", "200", "--n-test", "50", "--hidden", "16", "--epochs", "1", "--batch-sizes", "20",
+                 "--json", str(out)]) == 0
+    torch.set_num_threads(before)
+    text = capsys.readouterr().out
+    assert "SYNTHETIC" in text and "scikit-learn BernoulliRBM" in text and "roofline" in text
+    import json
+
+    rows = json.loads(out.read_text())["rows"]
+    assert {r["model"] for r in rows} >= {"scikit-learn BernoulliRBM", "ours, same algorithm (PCD-1)"}
+    assert all(r["digits_per_s"] > 0 and 0 < r["recon_mse"] < 1 for r in rows)
+    with pytest.raises(SystemExit):
+        main(["--epochs", "0"])
