@@ -51,6 +51,7 @@ __all__ = [
     "code_grad",
     "fit_sweep",
     "default_lr",
+    "default_momentum",
     "PAPER_ALPHAS",
 ]
 
@@ -65,6 +66,7 @@ DEFAULT_EPOCHS = 5
 DEFAULT_LR_ONLINE = 0.0025
 DEFAULT_LR_MINIBATCH = 0.02
 DEFAULT_LR_DECAY = 0.8
+DEFAULT_MOMENTUM = 0.9
 
 
 class DivergenceError(FloatingPointError):
@@ -259,23 +261,50 @@ class _Kernel:
     encoder part of the gradient of W; the decoder products are one batched product over
     K (``torch.baddbmm`` on the strided view ``W.permute(1, 0, 2)``, no copy). Codes are
     held as (B, K, M), decoder residuals as (K, B, N). For K = 1 the parameters are *views*
-    of the model's own ``W`` (N, M), ``b_enc`` (M,), ``b_dec`` (N,), updated in place.
-    All temporaries live in buffers allocated once per batch size, so that on-line training
-    (B = 1) costs a fixed, small number of tensor operations per digit.
+    of the model's own ``W`` (N, M), ``b_dec`` (N,), updated in place. All temporaries live
+    in buffers allocated once per batch size, so that on-line training (B = 1) costs a
+    fixed, small number of tensor operations per digit.
+
+    Two optional changes to the *optimiser* (the model and its loss are unchanged):
+
+    - ``mu`` (N,), centring: the encoder is written ``W^T (Y - mu) + c`` with
+      ``c = b_enc + W^T mu``, and the gradient step is taken on (W, c) instead of
+      (W, b_enc). Same function, better-conditioned steps (the curvature along the mean
+      digit, ~2 ||mu||^2, disappears). ``sync()`` writes ``b_enc = c - W^T mu`` back.
+    - ``momentum`` beta: ``v <- beta v + grad``, ``theta <- theta - lr v``.
     """
 
-    def __init__(self, W, b_enc, b_dec, alphas, *, gain, alpha_e, alpha_r, steps, step_size):
+    def __init__(self, W, b_enc, b_dec, alphas, *, gain, alpha_e, alpha_r, steps, step_size, mu=None, momentum=0.0):
         self.W, self.b_enc, self.b_dec = W, b_enc, b_dec  # (N,K,M) (K,M) (K,1,N)
         self.N, self.K, self.M = W.shape
         self._W2 = W.view(self.N, self.K * self.M)  # (N, K*M): the encoder of all K models
         self._Wk = W.permute(1, 0, 2)  # (K, N, M) strided view
         self._Wkt = W.permute(1, 2, 0)  # (K, M, N) strided view: the decoders
-        self._benc2 = b_enc.view(self.K * self.M)  # (K*M,)
+        self.mu = mu  # (N,) or None
+        # the encoder bias the steps act on: c = b_enc + W^T mu (its own tensor), or b_enc itself
+        self.c = b_enc + torch.einsum("n,nkm->km", mu, W) if mu is not None else b_enc  # (K, M)
+        self._c2 = self.c.view(self.K * self.M)  # (K*M,)
         self.alpha_s = torch.as_tensor(alphas, dtype=W.dtype, device=W.device).view(1, -1, 1)  # (1,K,1)
         self.gain, self.alpha_e, self.alpha_r = float(gain), float(alpha_e), float(alpha_r)
         self.steps, self.step_size = int(steps), float(step_size)
+        self.momentum = float(momentum)
+        self.vel = [torch.zeros_like(t) for t in (W, self.c, b_dec)] if self.momentum else None
         self._buffers: dict[int, dict[str, torch.Tensor]] = {}
         self._sign = torch.empty_like(W)
+
+    # -- state, for divergence recovery and for the models' b_enc
+    def state(self) -> list[torch.Tensor]:
+        return [t.clone() for t in (self.W, self.c, self.b_dec, *(self.vel or []))]
+
+    def restore(self, state) -> None:
+        for t, v in zip((self.W, self.c, self.b_dec, *(self.vel or [])), state):
+            t.copy_(v)
+        self.sync()
+
+    def sync(self) -> None:
+        """Write the paper's encoder bias b_enc = c - W^T mu into the models' tensor."""
+        if self.mu is not None:
+            self.b_enc.copy_(self.c - torch.einsum("n,nkm->km", self.mu, self.W))
 
     def _buf(self, B: int) -> dict[str, torch.Tensor]:
         buf = self._buffers.get(B)
@@ -285,6 +314,7 @@ class _Kernel:
             buf = {k: new(B, K, M) for k in ("U", "Z", "s", "t")}
             buf["G"] = new(K, B, M)
             buf["D"] = new(K, B, N)
+            buf["Yc"] = new(B, N)
             self._buffers[B] = buf
         return buf
 
@@ -295,13 +325,16 @@ class _Kernel:
 
     def infer(self, Y: torch.Tensor) -> dict[str, torch.Tensor]:
         """Step 1: ``steps`` gradient steps on Z from the encoder output. Returns the buffers
-        holding U (B,K,M), Z* (B,K,M), s = l(Z*) (B,K,M) and D (K,B,N), the decoder residual
-        at Z*."""
+        holding Yc (the encoder's input), U (B,K,M), Z* (B,K,M), s = l(Z*) (B,K,M) and
+        D (K,B,N), the decoder residual at Z*."""
         B = Y.shape[0]
         b = self._buf(B)
         U, Z, s, t, G, D = b["U"], b["Z"], b["s"], b["t"], b["G"], b["D"]
+        Yc = Y
+        if self.mu is not None:
+            Yc = torch.sub(Y, self.mu, out=b["Yc"])
         g, eta = self.gain, self.step_size
-        torch.addmm(self._benc2, Y, self._W2, out=U.view(B, -1))  # (B, K*M) encoder outputs
+        torch.addmm(self._c2, Yc, self._W2, out=U.view(B, -1))  # (B, K*M) encoder outputs
         Z.copy_(U)
         Gv = G.permute(1, 0, 2)  # (B, K, M) view
         c_keep, c_pull, c_grad = 1.0 - 2.0 * eta * self.alpha_e, 2.0 * eta * self.alpha_e, -2.0 * eta * g
@@ -321,6 +354,7 @@ class _Kernel:
         torch.mul(Z, g, out=t)
         torch.sigmoid(t, out=s)
         self._decode_residual(Y, s, D)
+        b["Yc_used"] = Yc
         return b
 
     def train_batch(self, Y: torch.Tensor, lr: float) -> None:
@@ -328,20 +362,30 @@ class _Kernel:
         parameters (the gradient of the batch-mean loss, see :func:`loss_grads`)."""
         B = Y.shape[0]
         b = self.infer(Y)
-        U, Z, s, D = b["U"], b["Z"], b["s"], b["D"]
+        U, Z, s, D, Yc = b["U"], b["Z"], b["s"], b["D"], b["Yc_used"]
         R = U.sub_(Z).neg_()  # R = Z - U  (B, K, M), in U's buffer
         torch.sign(self.W, out=self._sign)  # at the current W (before the step)
-        c = 2.0 * lr / B
-        self._W2.addmm_(Y.T, R.view(B, -1), alpha=c * self.alpha_e)  # encoder term of -lr dL/dW
-        self._Wk.baddbmm_(D.transpose(1, 2), s.permute(1, 0, 2), alpha=-c)  # decoder term
+        c = 2.0 / B
+        if self.vel is None:  # plain gradient step, accumulated straight into the parameters
+            (vW, vc, vd), scale = (self.W, self.c, self.b_dec), lr
+        else:  # v <- beta v + grad, then theta <- theta - lr v
+            vW, vc, vd = self.vel
+            for v in self.vel:  # the velocities are stored negated (-v), like the plain step
+                v.mul_(self.momentum)
+            scale = 1.0
+        vW.view(self.N, -1).addmm_(Yc.T, R.view(B, -1), alpha=scale * c * self.alpha_e)  # encoder term
+        vW.permute(1, 0, 2).baddbmm_(D.transpose(1, 2), s.permute(1, 0, 2), alpha=-scale * c)  # decoder term
         if self.alpha_r:
-            self.W.add_(self._sign, alpha=-lr * self.alpha_r)  # - lr alpha_r sign(W)
+            vW.add_(self._sign, alpha=-scale * self.alpha_r)  # L1 subgradient
         if B == 1:
-            self.b_enc.add_(R[0], alpha=c * self.alpha_e)
-            self.b_dec.sub_(D, alpha=c)
+            vc.add_(R[0], alpha=scale * c * self.alpha_e)
+            vd.sub_(D, alpha=scale * c)
         else:
-            self.b_enc.add_(R.sum(0), alpha=c * self.alpha_e)
-            self.b_dec.sub_(D.sum(1, keepdim=True), alpha=c)
+            vc.add_(R.sum(0), alpha=scale * c * self.alpha_e)
+            vd.sub_(D.sum(1, keepdim=True), alpha=scale * c)
+        if self.vel is not None:
+            for p, v in zip((self.W, self.c, self.b_dec), self.vel):
+                p.add_(v, alpha=lr)
 
 
 class _CudaGraphOnline:
@@ -357,7 +401,7 @@ class _CudaGraphOnline:
 
     def _capture(self, lr: float) -> None:
         k = self.kernel
-        saved = [t.clone() for t in (k.W, k.b_enc, k.b_dec)]
+        saved = k.state()
         side = torch.cuda.Stream()
         side.wait_stream(torch.cuda.current_stream())
         with torch.cuda.stream(side):  # warm-up outside the graph (allocates the workspaces)
@@ -368,8 +412,7 @@ class _CudaGraphOnline:
         with torch.cuda.graph(graph):
             for j in range(self.chunk):
                 k.train_batch(self.Y[j : j + 1], lr)
-        for t, v in zip((k.W, k.b_enc, k.b_dec), saved):  # undo the warm-up and capture
-            t.copy_(v)
+        k.restore(saved)  # undo the warm-up and the capture
         self.graph, self.lr = graph, lr
 
     def run(self, X: torch.Tensor, lr: float) -> None:
@@ -451,7 +494,7 @@ def _train(kernel: _Kernel, models, X, *, epochs, batch_size, lr, lr_decay, shuf
     try:
         for epoch in range(epochs):
             lr_e = lr * lr_decay**epoch
-            last_good = [t.clone() for t in (kernel.W, kernel.b_enc, kernel.b_dec)]
+            last_good = kernel.state()
             order = torch.randperm(n, generator=gen).to(X.device) if shuffle else None
             Xe = X[order] if shuffle else X
             t0 = time.perf_counter()
@@ -463,8 +506,7 @@ def _train(kernel: _Kernel, models, X, *, epochs, batch_size, lr, lr_decay, shuf
                     except RuntimeError as exc:  # capture unsupported: fall back to eager
                         warnings.warn(f"CUDA graph capture failed ({exc}); training on-line without it", stacklevel=3)
                         graph = None
-                        for t, v in zip((kernel.W, kernel.b_enc, kernel.b_dec), last_good):
-                            t.copy_(v)
+                        kernel.restore(last_good)
                 if graph is None:
                     done = 0  # samples not yet shown on the bar (updated every ~1000)
                     for i in range(0, n, batch_size):
@@ -474,13 +516,13 @@ def _train(kernel: _Kernel, models, X, *, epochs, batch_size, lr, lr_decay, shuf
                             bar.update(done)
                             done = 0
                     bar.update(done)
+                kernel.sync()
                 if on_gpu:
                     torch.cuda.synchronize()
                 dt = time.perf_counter() - t0
                 stats = _epoch_stats(kernel, models, X_mon)
             if not all(math.isfinite(s["loss"]) for s in stats) or not torch.isfinite(kernel.W).all():
-                for t, v in zip((kernel.W, kernel.b_enc, kernel.b_dec), last_good):
-                    t.copy_(v)
+                kernel.restore(last_good)
                 raise DivergenceError(
                     f"training diverged in epoch {epoch + 1} (the loss became NaN or Inf) with learning rate "
                     f"lr={lr_e:.3g} and code step size {kernel.step_size:g}; the model keeps the parameters from "
@@ -825,6 +867,8 @@ class SESM:
         batch_size: int = 1,
         lr: float | None = None,
         lr_decay: float = DEFAULT_LR_DECAY,
+        momentum: float | None = None,
+        center: bool = True,
         infer_steps: int = DEFAULT_INFER_STEPS,
         infer_step_size: float = DEFAULT_INFER_STEP_SIZE,
         shuffle: bool = True,
@@ -849,6 +893,14 @@ class SESM:
             Learning rate of the first epoch; None picks the default for ``batch_size``.
         lr_decay : float
             The learning rate of epoch e (from 0) is ``lr * lr_decay**e``.
+        momentum : float or None
+            Heavy-ball momentum ``v <- momentum v + grad; theta <- theta - lr v``; None
+            picks 0 on-line (the paper's plain step) and 0.9 for minibatches.
+        center : bool
+            Take the gradient steps on the encoder written about the mean training digit
+            mu, ``W^T (Y - mu) + c`` with ``c = b_enc + W^T mu``: the same model and loss,
+            better-conditioned steps (see Notes). False gives the paper's plain steps on
+            (W, b_enc, b_dec), exactly :meth:`infer_code` then :meth:`step`.
         infer_steps, infer_step_size : int, float
             Code inference settings (see :meth:`infer_code`).
         shuffle : bool
@@ -910,8 +962,9 @@ class SESM:
         _utils.warn_if_outside_unit_range("X", X)
         kernel, opts = _make_kernel_and_opts(
             self.W.view(self.n_visible, 1, self.n_code), self.b_enc.view(1, -1), self.b_dec.view(1, 1, -1),
-            [self.alpha_s], self._hyper(),
-            epochs=epochs, batch_size=batch_size, lr=lr, lr_decay=lr_decay, infer_steps=infer_steps,
+            [self.alpha_s], self._hyper(), X,
+            epochs=epochs, batch_size=batch_size, lr=lr, lr_decay=lr_decay, momentum=momentum, center=center,
+            infer_steps=infer_steps,
             infer_step_size=infer_step_size, seed=seed, monitor=monitor,
         )
         return _train(kernel, [self], X, shuffle=shuffle, progress=progress, callback=callback, **opts)[0]
@@ -985,12 +1038,21 @@ class SESM:
 # =============================================================================
 
 
-def _make_kernel_and_opts(W, b_enc, b_dec, alphas, hyper, *, epochs, batch_size, lr, lr_decay, infer_steps, infer_step_size, seed, monitor):
+def _make_kernel_and_opts(
+    W, b_enc, b_dec, alphas, hyper, X, *, epochs, batch_size, lr, lr_decay, momentum, center, infer_steps, infer_step_size, seed, monitor
+):
     epochs = _utils.check_positive_int("epochs", epochs)
     batch_size = _utils.check_positive_int("batch_size", batch_size)
     if lr is None:
         lr = default_lr(batch_size)
     lr = _utils.check_nonnegative("lr", lr, positive=True)
+    if momentum is None:
+        momentum = default_momentum(batch_size)
+    momentum = _utils.check_nonnegative("momentum", momentum)
+    if momentum >= 1:
+        raise ValueError(f"momentum must be in [0, 1), got {momentum}")
+    if not isinstance(center, bool):
+        raise TypeError(f"center must be True or False, got {center!r}")
     lr_decay = _utils.check_nonnegative("lr_decay", lr_decay, positive=True)
     if lr_decay > 1:
         raise ValueError(f"lr_decay must be in (0, 1], got {lr_decay}")
@@ -1001,15 +1063,33 @@ def _make_kernel_and_opts(W, b_enc, b_dec, alphas, hyper, *, epochs, batch_size,
         raise TypeError(f"seed must be an int or None, got {seed!r}")
     kernel = _Kernel(
         W, b_enc, b_dec, alphas, gain=hyper["gain"], alpha_e=hyper["alpha_e"], alpha_r=hyper["alpha_r"],
-        steps=infer_steps, step_size=infer_step_size,
+        steps=infer_steps, step_size=infer_step_size, mu=X.mean(0) if center else None, momentum=momentum,
     )
     opts = dict(epochs=epochs, batch_size=batch_size, lr=lr, lr_decay=lr_decay, seed=seed, monitor=monitor)
     return kernel, opts
 
 
 def default_lr(batch_size: int) -> float:
-    """The default learning rate of :meth:`SESM.fit` for a batch size (see its Notes)."""
+    """The default learning rate of :meth:`SESM.fit` for a batch size (see its Notes).
+
+    Examples
+    --------
+    >>> default_lr(1) < default_lr(128)
+    True
+    """
     return DEFAULT_LR_ONLINE if batch_size == 1 else DEFAULT_LR_MINIBATCH
+
+
+def default_momentum(batch_size: int) -> float:
+    """The default momentum of :meth:`SESM.fit`: none on-line (the paper's plain step),
+    0.9 for minibatches (see its Notes).
+
+    Examples
+    --------
+    >>> default_momentum(1), default_momentum(128)
+    (0.0, 0.9)
+    """
+    return 0.0 if batch_size == 1 else DEFAULT_MOMENTUM
 
 
 def fit_sweep(
@@ -1027,6 +1107,8 @@ def fit_sweep(
     batch_size: int = 1,
     lr: float | None = None,
     lr_decay: float = DEFAULT_LR_DECAY,
+    momentum: float | None = None,
+    center: bool = True,
     infer_steps: int = DEFAULT_INFER_STEPS,
     infer_step_size: float = DEFAULT_INFER_STEP_SIZE,
     shuffle: bool = True,
@@ -1089,7 +1171,8 @@ def fit_sweep(
     b_enc = torch.stack([m.b_enc for m in models]).contiguous()  # (K, M)
     b_dec = torch.stack([m.b_dec for m in models]).view(K, 1, N).contiguous()  # (K, 1, N)
     kernel, opts = _make_kernel_and_opts(
-        W, b_enc, b_dec, alphas, first._hyper(), epochs=epochs, batch_size=batch_size, lr=lr, lr_decay=lr_decay,
+        W, b_enc, b_dec, alphas, first._hyper(), X, epochs=epochs, batch_size=batch_size, lr=lr, lr_decay=lr_decay,
+        momentum=momentum, center=center,
         infer_steps=infer_steps, infer_step_size=infer_step_size, seed=seed, monitor=monitor,
     )
     for k, m in enumerate(models):  # the models' parameters become views of the stacked ones

@@ -160,12 +160,36 @@ def test_fast_fit_equals_infer_code_then_step(batch_size):
     fast = _model(N=12, M=5, alpha_s=0.3, alpha_r=1e-3)
     slow = fast.copy()
     fast.fit(X, epochs=1, batch_size=batch_size, lr=0.01, lr_decay=1.0, infer_steps=4, infer_step_size=0.15,
-             shuffle=False, progress=False)
+             momentum=0.0, center=False, shuffle=False, progress=False)
     for i in range(0, 9, batch_size):
         Yb = X[i : i + batch_size]
         slow.step(Yb, slow.infer_code(Yb, steps=4, step_size=0.15), lr=0.01)
     for name in ("W", "b_enc", "b_dec"):
         torch.testing.assert_close(getattr(fast, name), getattr(slow, name), rtol=1e-10, atol=1e-12)
+
+
+def test_centred_momentum_steps_match_their_formula():
+    # center=True: steps on (W, c) with c = b_enc + W^T mu, i.e. dL/dW at fixed c = dW - mu db_enc^T;
+    # momentum: v <- beta v + grad, theta <- theta - lr v.
+    X = torch.rand(12, 10, generator=torch.Generator().manual_seed(11), dtype=F64)
+    fast = _model(N=10, M=4, alpha_s=0.3, alpha_r=1e-3)
+    slow = fast.copy()
+    beta, lr, B = 0.7, 0.02, 3
+    fast.fit(X, epochs=1, batch_size=B, lr=lr, lr_decay=1.0, momentum=beta, center=True, infer_steps=2,
+             infer_step_size=0.2, shuffle=False, progress=False)
+    mu = X.mean(0)
+    W, c, bd = slow.W.clone(), slow.b_enc + mu @ slow.W, slow.b_dec.clone()
+    vW, vc, vd = torch.zeros_like(W), torch.zeros_like(c), torch.zeros_like(bd)
+    for i in range(0, 12, B):
+        Y = X[i : i + B]
+        slow.W, slow.b_enc, slow.b_dec = W, c - mu @ W, bd
+        g = slow.grads(Y, slow.infer_code(Y, steps=2, step_size=0.2))
+        vW = beta * vW + g["W"] - torch.outer(mu, g["b_enc"])
+        vc, vd = beta * vc + g["b_enc"], beta * vd + g["b_dec"]
+        W, c, bd = W - lr * vW, c - lr * vc, bd - lr * vd
+    torch.testing.assert_close(fast.W, W, rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(fast.b_enc, c - mu @ W, rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(fast.b_dec, bd, rtol=1e-10, atol=1e-12)
 
 
 def test_fit_history_and_callback_stop():
