@@ -55,6 +55,7 @@ __all__ = [
     "evaluate_on_plane",
     "low_energy_volume",
     "ellipse_data",
+    "blob_data",
     "EllipseEnergy",
     "LinearAutoencoderEnergy",
     "train_data_term",
@@ -492,6 +493,46 @@ def ellipse_data(
     Y = torch.tensor(center, dtype=torch.float64) + torch.stack([z.cos(), z.sin()], 1) @ A.T  # (n, 2)
     Y = Y + noise * torch.randn(n, 2, generator=g, dtype=torch.float64)
     return Y.to(dtype=dtype, device=device), z.to(dtype=dtype, device=device)
+
+
+def blob_data(
+    n: int = 500,
+    *,
+    n_blobs: int = 5,
+    radius: float = 0.75,
+    center: tuple[float, float] = (1.0, 1.0),
+    noise: float = 0.06,
+    seed: int | None = 0,
+    dtype=torch.float32,
+    device=None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Points in ``n_blobs`` small round clusters whose centres sit evenly on a circle:
+    the 2-D toy data of notebook 03, inside [0, 2]^2 with the defaults (the range of
+    inputs SESM expects), with empty space between and inside the clusters, where a good
+    energy must be high.
+
+    Returns
+    -------
+    Y : Tensor, shape (n, 2)
+    label : Tensor, shape (n,), int64
+        The cluster each point was drawn from.
+
+    Examples
+    --------
+    >>> Y, lab = blob_data(200, n_blobs=4, noise=0.0)
+    >>> Y.shape, sorted(set(lab.tolist()))
+    (torch.Size([200, 2]), [0, 1, 2, 3])
+    """
+    n = check_positive_int("n", n)
+    n_blobs = check_positive_int("n_blobs", n_blobs)
+    noise = check_nonnegative("noise", noise)
+    radius = check_nonnegative("radius", radius)
+    g = torch.Generator().manual_seed(seed) if seed is not None else None
+    angles = torch.arange(n_blobs, dtype=torch.float64) * (2 * math.pi / n_blobs)  # (K,)
+    centres = torch.tensor(center, dtype=torch.float64) + radius * torch.stack([angles.cos(), angles.sin()], 1)  # (K, 2)
+    label = torch.randint(0, n_blobs, (n,), generator=g)  # (n,)
+    Y = centres[label] + noise * torch.randn(n, 2, generator=g, dtype=torch.float64)  # (n, 2)
+    return Y.to(dtype=dtype, device=device), label.to(device)
 
 
 def _ellipse_matrix(axes, rotation, dtype) -> torch.Tensor:

@@ -222,3 +222,15 @@ def test_training_on_data_term_collapses_autoencoder_but_not_ellipse():
     en.train_data_term(ell, Y[:100], steps=60, lr=0.1, progress_bar=False)
     assert float(ell.free_energy_inf(far).detach().min()) > 0.5
     assert torch.allclose(ell.A.detach().abs().diagonal(), torch.tensor([2.0, 1.0]), atol=0.15)
+
+
+def test_blob_data():
+    Y, lab = en.blob_data(300, n_blobs=5, radius=0.75, center=(1.0, 1.0), noise=0.0, seed=0)
+    assert Y.shape == (300, 2) and lab.shape == (300,)
+    assert torch.allclose((Y - 1.0).norm(dim=1), torch.full((300,), 0.75), atol=1e-5)
+    assert len(set(lab.tolist())) == 5
+    assert torch.equal(Y, en.blob_data(300, noise=0.0, seed=0)[0])
+    Yn, _ = en.blob_data(1000, seed=1)
+    assert Yn.min() > 0 and Yn.max() < 2  # inside SESM's expected input range
+    with pytest.raises(ValueError, match="n_blobs"):
+        en.blob_data(10, n_blobs=0)
