@@ -23,8 +23,8 @@ serves at test time.
 """
 from __future__ import annotations
 
+import inspect
 import json
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -98,22 +98,31 @@ class Trained:
         return n / max(self.train_seconds, 1e-12)
 
 
+# Arguments of SESM.fit that are not training settings (never part of the cache key).
+_NOT_SETTINGS = ("self", "X", "progress", "callback")
+
+
+def _fit_defaults() -> dict:
+    """Every training setting :meth:`SESM.fit` takes, with its default value."""
+    sig = inspect.signature(_sesm.SESM.fit)
+    return {
+        name: p.default
+        for name, p in sig.parameters.items()
+        if name not in _NOT_SETTINGS and p.kind == p.KEYWORD_ONLY
+    }
+
+
 def sesm_config(
     alpha_s: float = 0.2,
     *,
     quick: bool = False,
     n_train: int | None = None,
     n_code: int = 200,
-    epochs: int | None = None,
-    batch_size: int = 1,
-    lr: float | None = None,
-    lr_decay: float = _sesm.DEFAULT_LR_DECAY,
-    infer_steps: int = _sesm.DEFAULT_INFER_STEPS,
-    infer_step_size: float = _sesm.DEFAULT_INFER_STEP_SIZE,
     gain: float = 7.0,
     alpha_e: float = 1.0,
     alpha_r: float = 4e-4,
     seed: int = 0,
+    **fit_settings,
 ) -> dict:
     """The full configuration of a cached SESM: data, model and training settings.
 
@@ -122,21 +131,38 @@ def sesm_config(
     quick profile's data size and epochs (2000 digits, 1 epoch) instead of the paper's
     (20000 digits, 5 epochs); ``n_train`` and ``epochs`` override either.
 
+    Every keyword argument of :meth:`SESM.fit` (``epochs``, ``batch_size``, ``lr``,
+    ``momentum``, ...) is accepted, and every one is written into the configuration with
+    its value (defaults resolved: ``lr=None`` becomes the library's default learning rate
+    for the batch size), so that a change of a library default changes the cache key.
+
     Examples
     --------
     >>> c = sesm_config(0.2, quick=True)
-    >>> c["n_train"], c["epochs"], c["alpha_s"], c["batch_size"]
-    (2000, 1, 0.2, 1)
+    >>> c["n_train"], c["alpha_s"], c["fit"]["epochs"], c["fit"]["batch_size"]
+    (2000, 0.2, 1, 1)
     """
     prof = _PROFILES["quick" if quick else "full"]
     n_train = prof["n_train"] if n_train is None else _utils.check_positive_int("n_train", n_train)
     if n_train > 60000:
         raise ValueError(f"n_train must be at most 60000 (the MNIST training set), got {n_train}")
-    epochs = prof["epochs"] if epochs is None else _utils.check_positive_int("epochs", epochs)
-    batch_size = _utils.check_positive_int("batch_size", batch_size)
-    lr = _sesm.default_lr(batch_size) if lr is None else _utils.check_nonnegative("lr", lr, positive=True)
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise TypeError(f"seed must be an int, got {seed!r}")
+    fit = _fit_defaults()
+    unknown = sorted(set(fit_settings) - set(fit))
+    if unknown:
+        raise TypeError(f"unknown training setting(s) {', '.join(unknown)}; SESM.fit takes {', '.join(sorted(fit))}")
+    fit.update(fit_settings)
+    fit["seed"] = seed
+    if "epochs" not in fit_settings:
+        fit["epochs"] = prof["epochs"]
+    fit["epochs"] = _utils.check_positive_int("epochs", fit["epochs"])
+    fit["batch_size"] = _utils.check_positive_int("batch_size", fit["batch_size"])
+    if fit.get("lr") is None:
+        fit["lr"] = _sesm.default_lr(fit["batch_size"])
+    fit["lr"] = _utils.check_nonnegative("lr", fit["lr"], positive=True)
+    if "momentum" in fit and fit["momentum"] is None and hasattr(_sesm, "default_momentum"):
+        fit["momentum"] = _sesm.default_momentum(fit["batch_size"])
     return {
         "zoo_version": _ZOO_VERSION,
         "data": "mnist-train-first",
@@ -146,13 +172,7 @@ def sesm_config(
         "alpha_e": _utils.check_nonnegative("alpha_e", alpha_e),
         "alpha_s": _utils.check_nonnegative("alpha_s", alpha_s),
         "alpha_r": _utils.check_nonnegative("alpha_r", alpha_r),
-        "epochs": epochs,
-        "batch_size": batch_size,
-        "lr": float(lr),
-        "lr_decay": _utils.check_nonnegative("lr_decay", lr_decay, positive=True),
-        "infer_steps": int(infer_steps),
-        "infer_step_size": _utils.check_nonnegative("infer_step_size", infer_step_size, positive=True),
-        "seed": seed,
+        "fit": fit,
     }
 
 
@@ -229,9 +249,7 @@ def _training_data(config: dict, device) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def _fit_kwargs(config: dict, progress: bool) -> dict:
-    return {k: config[k] for k in ("epochs", "batch_size", "lr", "lr_decay", "infer_steps", "infer_step_size", "seed")} | {
-        "progress": progress
-    }
+    return {**config["fit"], "progress": progress}
 
 
 def _add_gap(history: dict, epoch: int, gap: dict) -> None:
@@ -289,7 +307,7 @@ def trained_sesm(
     X, probe = _training_data(config, dev)
     model = _sesm.SESM(
         784, config["n_code"], gain=config["gain"], alpha_e=config["alpha_e"], alpha_s=config["alpha_s"],
-        alpha_r=config["alpha_r"], seed=config["seed"], device=dev,
+        alpha_r=config["alpha_r"], seed=config["fit"]["seed"], device=dev,
     )
     gaps: dict = {}
     _add_gap(gaps, 0, encoder_gap(model, probe))
@@ -365,7 +383,7 @@ def trained_sweep(
         # Epoch 0: every model starts from the filters SESM(..., seed) draws; rebuild them.
         for a, m, h, g in zip(missing, models, histories, gaps):
             init = _sesm.SESM(784, c0["n_code"], gain=c0["gain"], alpha_e=c0["alpha_e"], alpha_s=a,
-                              alpha_r=c0["alpha_r"], seed=c0["seed"], device=dev)
+                              alpha_r=c0["alpha_r"], seed=c0["fit"]["seed"], device=dev)
             g0: dict = {}
             _add_gap(g0, 0, encoder_gap(init, probe))
             merged = {k: g0[k] + g.get(k, []) for k in g0}

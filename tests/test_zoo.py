@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from sesmlib import zoo
-from sesmlib._utils import cache_dir
+from sesmlib import sesm
+from sesmlib._utils import cache_dir, config_hash
 from sesmlib.sesm import SESM
 
 # Small enough for a unit test: 300 digits, 16 units, one epoch, a 50-digit probe.
@@ -21,14 +22,19 @@ def _small_probe(monkeypatch):
 
 def test_config_profiles_and_overrides():
     full, quick = zoo.sesm_config(0.2), zoo.sesm_config(0.2, quick=True)
-    assert (full["n_train"], full["epochs"], full["n_code"]) == (20000, 5, 200)
-    assert (quick["n_train"], quick["epochs"]) == (2000, 1)
-    assert full["gain"] == 7.0 and full["alpha_r"] == 4e-4 and full["batch_size"] == 1
+    assert (full["n_train"], full["fit"]["epochs"], full["n_code"]) == (20000, 5, 200)
+    assert (quick["n_train"], quick["fit"]["epochs"]) == (2000, 1)
+    assert full["gain"] == 7.0 and full["alpha_r"] == 4e-4 and full["fit"]["batch_size"] == 1
     c = zoo.sesm_config(0.5, quick=True, n_train=500, epochs=3, batch_size=50)
-    assert (c["n_train"], c["epochs"], c["batch_size"], c["alpha_s"]) == (500, 3, 50, 0.5)
-    # the learning rate is written out (so a change of the library's default changes the key)
-    assert c["lr"] > 0 and c["lr"] == zoo.sesm_config(0.5, batch_size=50)["lr"]
-    assert zoo.sesm_config(0.2, lr=0.001)["lr"] == 0.001
+    assert (c["n_train"], c["fit"]["epochs"], c["fit"]["batch_size"], c["alpha_s"]) == (500, 3, 50, 0.5)
+    # every setting of SESM.fit is written out, defaults resolved (no None left), so that a
+    # change of a library default changes the cache key
+    assert set(c["fit"]) >= {"epochs", "batch_size", "lr", "lr_decay", "infer_steps", "infer_step_size", "seed"}
+    assert all(v is not None for v in c["fit"].values())
+    assert c["fit"]["lr"] == sesm.default_lr(50) and zoo.sesm_config(0.2, lr=0.001)["fit"]["lr"] == 0.001
+    # different settings, different keys; same settings, same key
+    keys = {config_hash(zoo.sesm_config(a, batch_size=b)) for a in (0.2, 0.5) for b in (1, 10)}
+    assert len(keys) == 4 and config_hash(zoo.sesm_config(0.2)) == config_hash(zoo.sesm_config(0.2))
 
 
 @pytest.mark.parametrize(
@@ -41,6 +47,7 @@ def test_config_profiles_and_overrides():
         ({"batch_size": 0}, ValueError, "batch_size"),
         ({"lr": 0.0}, ValueError, "lr"),
         ({"seed": "0"}, TypeError, "seed"),
+        ({"learning_rate": 0.1}, TypeError, "learning_rate"),
     ],
 )
 def test_config_bad_input(kwargs, exc, word):
