@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from sesmlib._utils import save_model
-from sesmlib.rbm import PAPER_SETTINGS, RBM, AISResult, cd1_update
+from sesmlib.rbm import PAPER_SETTINGS, RBM, AISResult, cd1_update, train_paper_rbm
 
 # Stated tolerance for AIS against exact log Z (nats), with the settings used below.
 AIS_TOL = 0.1
@@ -300,6 +300,9 @@ def test_paper_settings_are_complete():
     kwargs.update(epochs=1, batch_size=20)
     rbm.fit(X, progress=False, **kwargs)  # every key is a fit argument
     assert PAPER_SETTINGS["n_hidden"] == 200 and PAPER_SETTINGS["k"] == 1
+    a, ha = train_paper_rbm(X, device="cpu", progress=False, epochs=2, batch_size=20)
+    b, _ = train_paper_rbm(X, device="cpu", progress=False, epochs=2, batch_size=20)
+    assert torch.equal(a.W, b.W) and len(ha["epoch"]) == 2 and a.n_hidden == 200
 
 
 # ------------------------------------------------------------------------ AIS
@@ -523,3 +526,14 @@ def test_bench_runs_on_a_tiny_problem(tmp_path, capsys, monkeypatch):
     assert all(r["digits_per_s"] > 0 and 0 < r["recon_mse"] < 1 for r in rows)
     with pytest.raises(SystemExit):
         main(["--epochs", "0"])
+
+
+def test_unseeded_models_follow_torch_manual_seed():
+    torch.manual_seed(123)
+    a = RBM(6, 3, device="cpu")
+    ha = a.sample_h(torch.rand(4, 6))
+    torch.manual_seed(123)
+    b = RBM(6, 3, device="cpu")
+    hb = b.sample_h(torch.rand(4, 6))
+    assert torch.equal(a.W, b.W) and torch.equal(ha, hb)
+    assert not torch.equal(RBM(6, 3, device="cpu").W, a.W)  # but a fresh draw differs

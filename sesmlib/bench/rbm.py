@@ -12,10 +12,13 @@ each batch size:
   five (B x N x M) products) over the GFLOP/s of one (B, N) @ (N, M) torch matmul timed in
   this process.
 
-Three rows per batch size: scikit-learn; "ours, same algorithm" (persistent CD-1 keeping
-the chains' hidden states, no momentum, zero initial biases: scikit-learn's algorithm, so
-the speed ratio compares implementations); "ours, library training" (CD-1, visible biases
-from the pixel means, momentum 0.5: what the library recommends at the same lr and epochs).
+Rows per batch size: scikit-learn; "ours, same algorithm" (persistent CD-1 keeping the
+chains' hidden states, no momentum, zero initial biases: scikit-learn's algorithm, so the
+speed ratio compares implementations); the same with the five products in bfloat16
+(``fit(matmul_dtype=torch.bfloat16)``, parameters in float32); "ours, library training"
+(CD-1, visible biases from the pixel means, momentum 0.5: what the library recommends, at
+the same lr and epochs). ``--sklearn-default-threads`` adds scikit-learn with numpy's
+BLAS threads left at their default.
 
 scikit-learn is a benchmark-only dependency, imported here only.
 """
@@ -96,6 +99,8 @@ def main(argv: list[str] | None = None) -> int:
                         "on a shared 2-core machine)")
     p.add_argument("--device", default="cpu", help="device for our RBM (scikit-learn always runs on the cpu)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--sklearn-default-threads", action="store_true",
+                   help="add a scikit-learn row with its BLAS threads left at their default")
     p.add_argument("--json", default=None, help="also write the figures to this JSON file")
     args = p.parse_args(argv)
     for name in ("n", "n_test", "hidden", "epochs", "threads"):
@@ -124,51 +129,64 @@ def main(argv: list[str] | None = None) -> int:
           f"{os.cpu_count()} cpus, load average {os.getloadavg()[0]:.1f}")
     results = {"data": desc, "hidden": M, "epochs": args.epochs, "lr": args.lr, "threads": args.threads,
                "device": str(dev), "torch": torch.__version__, "rows": []}
-    header = f"{'batch':>5}  {'model':<28} {'digits/s':>10} {'x sklearn':>9} {'recon MSE':>10} {'GFLOP/s':>8} {'roofline':>8}"
+    header = f"{'batch':>5}  {'model':<29} {'digits/s':>10} {'x sklearn':>9} {'recon MSE':>10} {'GFLOP/s':>8} {'roofline':>8}"
     print(header)
     print("-" * len(header))
-    with threadpool_limits(limits=args.threads):
-        for B in args.batch_sizes:
-            if B > args.n:
-                print(f"  batch {B} skipped: larger than --n")
-                continue
-            flops = 10.0 * B * N * M * (args.n // B) * args.epochs
-            mm = _matmul_gflops(B, N, M, dev)
-            sk = BernoulliRBM(n_components=M, learning_rate=args.lr, batch_size=B, n_iter=args.epochs,
-                              random_state=args.seed, verbose=0)
+    for B in args.batch_sizes:
+        if B > args.n:
+            print(f"  batch {B} skipped: larger than --n")
+            continue
+        flops = 10.0 * B * N * M * (args.n // B) * args.epochs
+        mm = _matmul_gflops(B, N, M, dev)
+        sk = BernoulliRBM(n_components=M, learning_rate=args.lr, batch_size=B, n_iter=args.epochs,
+                          random_state=args.seed, verbose=0)
+        with threadpool_limits(limits=args.threads):
             t0 = time.perf_counter()
             sk.fit(Xn)
             t_sk = time.perf_counter() - t0
-            sk_W = torch.from_numpy(sk.components_.T.copy())
-            rows = [("scikit-learn BernoulliRBM", t_sk,
-                     _recon_mse(Xt, sk_W, torch.from_numpy(sk.intercept_visible_), torch.from_numpy(sk.intercept_hidden_)),
-                     args.n * args.epochs / t_sk)]
-            for label, kw in (
-                ("ours, same algorithm (PCD-1)", dict(persistent=True, momentum=0.0, init_vis_bias=False)),
-                ("ours, library training", dict(persistent=False, momentum=0.5, init_vis_bias=True)),
-            ):
-                rbm = RBM(N, M, seed=args.seed, device=dev)
-                Xd = X.to(dev)
-                t0 = time.perf_counter()
-                hist = rbm.fit(Xd, epochs=args.epochs, batch_size=B, lr=args.lr, k=1, progress=False,
-                               seed=args.seed, num_threads=args.threads, **kw)
-                if dev.type == "cuda":
-                    torch.cuda.synchronize()
-                t_ours = time.perf_counter() - t0
-                t_train = sum(hist["time"])
-                rows.append((label, t_ours, _recon_mse(Xt, rbm.W, rbm.b_vis, rbm.b_hid), (args.n // B) * B * args.epochs / t_ours, t_train))
-            for i, row in enumerate(rows):
-                label, t, mse, dps = row[:4]
-                ratio = dps / rows[0][3]
-                gf = flops / t / 1e9
-                roof = gf / mm if i > 0 else float("nan")
-                print(f"{B:>5}  {label:<28} {dps:>10.0f} {ratio:>9.2f} {mse:>10.5f} {gf:>8.1f} "
-                      f"{roof:>8.2f}" if i > 0 else
-                      f"{B:>5}  {label:<28} {dps:>10.0f} {ratio:>9.2f} {mse:>10.5f} {gf:>8.1f} {'':>8}")
-                results["rows"].append({"batch_size": B, "model": label, "seconds": t, "digits_per_s": dps,
-                                        "speed_vs_sklearn": ratio, "recon_mse": mse, "gflops": gf,
-                                        "roofline_ratio": None if i == 0 else roof, "matmul_gflops": mm})
-            print(f"{'':>5}  (a ({B}, {N}) @ ({N}, {M}) matmul alone: {mm:.1f} GFLOP/s; roofline = our GFLOP/s / that)")
+        sk_W = torch.from_numpy(sk.components_.T.copy())
+        rows = [("scikit-learn BernoulliRBM", t_sk,
+                 _recon_mse(Xt, sk_W, torch.from_numpy(sk.intercept_visible_), torch.from_numpy(sk.intercept_hidden_)),
+                 args.n * args.epochs / t_sk)]
+        if args.sklearn_default_threads:
+            sk2 = BernoulliRBM(n_components=M, learning_rate=args.lr, batch_size=B, n_iter=args.epochs,
+                               random_state=args.seed, verbose=0)
+            t0 = time.perf_counter()
+            sk2.fit(Xn)  # numpy's BLAS threads as they are by default
+            t_sk2 = time.perf_counter() - t0
+            rows.append(("scikit-learn, default threads", t_sk2,
+                         _recon_mse(Xt, torch.from_numpy(sk2.components_.T.copy()),
+                                    torch.from_numpy(sk2.intercept_visible_), torch.from_numpy(sk2.intercept_hidden_)),
+                         args.n * args.epochs / t_sk2))
+        same = dict(persistent=True, momentum=0.0, init_vis_bias=False)
+        for label, kw in (
+            ("ours, same algorithm (PCD-1)", same),
+            ("ours, same, bf16 products", dict(same, matmul_dtype=torch.bfloat16)),
+            ("ours, library training", dict(persistent=False, momentum=0.5, init_vis_bias=True)),
+        ):
+            rbm = RBM(N, M, seed=args.seed, device=dev)
+            Xd = X.to(dev)
+            t0 = time.perf_counter()
+            hist = rbm.fit(Xd, epochs=args.epochs, batch_size=B, lr=args.lr, k=1, progress=False,
+                           seed=args.seed, num_threads=args.threads, **kw)
+            if dev.type == "cuda":
+                torch.cuda.synchronize()
+            t_ours = time.perf_counter() - t0
+            assert len(hist["epoch"]) == args.epochs
+            rows.append((label, t_ours, _recon_mse(Xt, rbm.W, rbm.b_vis, rbm.b_hid), (args.n // B) * B * args.epochs / t_ours))
+        for i, row in enumerate(rows):
+            label, t, mse, dps = row[:4]
+            ratio = dps / rows[0][3]
+            gf = flops / t / 1e9
+            ours = label.startswith("ours")
+            roof = gf / mm if ours else float("nan")
+            roof_s = f"{roof:>8.2f}" if ours else f"{'':>8}"
+            print(f"{B:>5}  {label:<29} {dps:>10.0f} {ratio:>9.2f} {mse:>10.5f} {gf:>8.1f} {roof_s}")
+            results["rows"].append({"batch_size": B, "model": label, "seconds": t, "digits_per_s": dps,
+                                    "speed_vs_sklearn": ratio, "recon_mse": mse, "gflops": gf,
+                                    "roofline_ratio": roof if ours else None, "matmul_gflops": mm})
+        print(f"{'':>5}  (a float32 ({B}, {N}) @ ({N}, {M}) matmul alone: {mm:.1f} GFLOP/s; roofline = our "
+              f"GFLOP/s / that, so the bf16 row can exceed 1)")
     print("speed ratio: the 'same algorithm' row's digits/s over scikit-learn's (wall time of fit(), "
           "our per-epoch evaluation included); recon MSE on held-out digits, same function for all.")
     if args.json:
