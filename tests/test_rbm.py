@@ -537,3 +537,22 @@ def test_unseeded_models_follow_torch_manual_seed():
     hb = b.sample_h(torch.rand(4, 6))
     assert torch.equal(a.W, b.W) and torch.equal(ha, hb)
     assert not torch.equal(RBM(6, 3, device="cpu").W, a.W)  # but a fresh draw differs
+
+
+def test_fit_refuses_bad_training_data():
+    rbm = RBM(5, 3, seed=0, device="cpu")
+    X = torch.rand(20, 5)
+    X[7, 2] = float("nan")
+    with pytest.raises(ValueError, match="X contains NaN"):
+        rbm.fit(X, epochs=1, batch_size=5, lr=0.1)
+    X[7, 2] = float("inf")
+    with pytest.raises(ValueError, match="X contains NaN or Inf"):
+        rbm.fit(X, epochs=1, batch_size=5, lr=0.1)
+    with pytest.raises(ValueError, match="X must have 5 columns"):
+        rbm.fit(torch.rand(20, 4), epochs=1, batch_size=5, lr=0.1)
+    with pytest.raises(TypeError, match="X must be a torch.Tensor"):
+        rbm.fit(np.zeros((20, 5)), epochs=1, batch_size=5, lr=0.1)
+    with pytest.warns(UserWarning, match="far outside"):
+        rbm.fit(torch.rand(20, 5) * 255, epochs=1, batch_size=5, lr=0.001, progress=False)
+    h = rbm.fit(torch.rand(20, 5, dtype=torch.float64), epochs=1, batch_size=5, lr=0.1, progress=False)
+    assert rbm.W.dtype == torch.float32 and len(h["epoch"]) == 1
