@@ -180,3 +180,92 @@ def test_parameter_step_check_friendly_messages(capsys):
     assert "not done yet" in capsys.readouterr().out
     assert not checks.check_parameter_step(None)
     assert "expected a function" in capsys.readouterr().out
+
+
+# ------------------------------------------------------------------------------ entropy
+
+
+def bpp_ok(index, n_bins, n_pixels):
+    counts = torch.bincount(index.reshape(-1), minlength=n_bins).double()
+    p = counts[counts > 0] / index.numel()
+    return index.shape[1] / n_pixels * -(p * torch.log2(p)).sum()
+
+
+def bpp_float(index, n_bins, n_pixels):  # also right: a Python float, via a loop over levels
+    import math
+
+    total, H = index.numel(), 0.0
+    for level in range(n_bins):
+        c = int((index == level).sum())
+        if c:
+            H -= c / total * math.log2(c / total)
+    return H * index.shape[1] / n_pixels
+
+
+def bpp_natural_log(index, n_bins, n_pixels):
+    counts = torch.bincount(index.reshape(-1), minlength=n_bins).double()
+    p = counts[counts > 0] / index.numel()
+    return index.shape[1] / n_pixels * -(p * torch.log(p)).sum()
+
+
+def bpp_keeps_empty_levels(index, n_bins, n_pixels):
+    p = torch.bincount(index.reshape(-1), minlength=n_bins).double() / index.numel()
+    return index.shape[1] / n_pixels * -(p * torch.log2(p)).sum()
+
+
+def bpp_per_unit_average(index, n_bins, n_pixels):  # one histogram per unit, not pooled
+    H = 0.0
+    for j in range(index.shape[1]):
+        counts = torch.bincount(index[:, j], minlength=n_bins).double()
+        p = counts[counts > 0] / index.shape[0]
+        H = H - (p * torch.log2(p)).sum()
+    return H / n_pixels
+
+
+def bpp_bits_per_unit(index, n_bins, n_pixels):  # forgets M / N
+    counts = torch.bincount(index.reshape(-1), minlength=n_bins).double()
+    p = counts[counts > 0] / index.numel()
+    return -(p * torch.log2(p)).sum()
+
+
+def bpp_per_level(index, n_bins, n_pixels):  # returns the terms, not their sum
+    counts = torch.bincount(index.reshape(-1), minlength=n_bins).double()
+    p = counts[counts > 0] / index.numel()
+    return -(p * torch.log2(p)) * index.shape[1] / n_pixels
+
+
+def bpp_divides_by_levels(index, n_bins, n_pixels):  # p = counts / Q
+    counts = torch.bincount(index.reshape(-1), minlength=n_bins).double()
+    p = counts[counts > 0] / n_bins
+    return index.shape[1] / n_pixels * -(p * torch.log2(p)).sum()
+
+
+def test_code_entropy_check_accepts_right_answers(capsys):
+    assert checks.check_code_entropy(bpp_ok)
+    assert checks.check_code_entropy(bpp_float)
+    assert capsys.readouterr().out.count("✅") == 2
+
+
+def test_code_entropy_check_rejects_wrong_answers(capsys):
+    words = {
+        bpp_natural_log: "expected 2",
+        bpp_keeps_empty_levels: "NaN",
+        bpp_per_unit_average: "expected",
+        bpp_bits_per_unit: "expected 0.5",
+        bpp_per_level: "one number",
+        bpp_divides_by_levels: "expected",
+    }
+    for wrong, word in words.items():
+        assert not checks.check_code_entropy(wrong), wrong.__name__
+        out = capsys.readouterr().out
+        assert out.startswith("❌") and word in out and "hint" in out, (wrong.__name__, out)
+    assert not checks.check_code_entropy(None)
+    assert "expected a function" in capsys.readouterr().out
+
+
+def test_code_entropy_check_stub(capsys):
+    def stub(index, n_bins, n_pixels):
+        raise NotImplementedError("Exercise: count the levels")
+
+    assert not checks.check_code_entropy(stub)
+    assert "not done yet" in capsys.readouterr().out

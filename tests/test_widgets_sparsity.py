@@ -110,3 +110,103 @@ def test_penalty_explorer_builds_and_redraws_headless():
     checks = box.children[1].children
     checks[2].value = False
     assert box.children[2].outputs is not None
+
+
+# ---------------------------------------------------------------------------- the sweep
+
+
+def test_code_histogram_by_hand():
+    codes = torch.tensor([[0.0, 0.05, 0.5], [0.99, 1.0, 0.3]])
+    edges, frac = sp.code_histogram(codes, n_bins=4)
+    torch.testing.assert_close(edges, torch.tensor([0.0, 0.25, 0.5, 0.75, 1.0], dtype=torch.float64))
+    torch.testing.assert_close(frac, torch.tensor([2, 1, 1, 2], dtype=torch.float64) / 6)
+
+
+@pytest.mark.parametrize(
+    "codes, kwargs, exc",
+    [
+        (torch.tensor([[0.2, 1.5]]), {}, ValueError),  # not after the logistic
+        (torch.tensor([[-0.1, 0.5]]), {}, ValueError),
+        (torch.tensor([0.2, 0.5]), {}, ValueError),  # 1-D
+        (torch.tensor([[0, 1]]), {}, TypeError),  # integers
+        (torch.rand(2, 3), {"n_bins": 0}, ValueError),
+    ],
+)
+def test_code_histogram_bad_input(codes, kwargs, exc):
+    with pytest.raises(exc):
+        sp.code_histogram(codes, **kwargs)
+
+
+def _tiny_sweep(alphas=(1.0, 0.05), n=120, seed=0):
+    """Small SESMs trained briefly on random 'digits' made of a few strokes."""
+    from sesmlib.sesm import fit_sweep
+
+    g = torch.Generator().manual_seed(seed)
+    parts = (torch.rand(6, 784, generator=g) > 0.9).float()  # 6 random 'strokes'
+    mix = (torch.rand(n, 6, generator=g) > 0.6).float()
+    X = (mix @ parts).clamp(0, 1)  # (n, 784)
+    models, _ = fit_sweep(X, list(alphas), n_code=12, epochs=2, batch_size=1, seed=0, device="cpu", progress=False)
+    return {a: m for a, m in zip(alphas, models)}, X
+
+
+def test_sweep_summary_matches_the_library():
+    from sesmlib import evaluate
+
+    models, X = _tiny_sweep()
+    s = sp.sweep_summary(models, X, n_show=4, n_bins=(5, 256), hist_bins=10)
+    assert sorted(s) == [0.05, 1.0]
+    for a, m in models.items():
+        r = s[a]
+        codes = m.code(X)
+        assert r["active"] == pytest.approx(float((codes > 0.5).float().mean()))
+        torch.testing.assert_close(r["unit_activity"], (codes > 0.5).double().mean(0))
+        assert float(r["hist"][1].sum()) == pytest.approx(1.0)
+        assert r["originals"].shape == r["reconstructions"].shape == (4, 784)
+        assert float(r["reconstructions"].min()) >= 0 and float(r["reconstructions"].max()) <= 1
+        torch.testing.assert_close(r["filters"], m.W)
+        for q in (5, 256):  # the paper's protocol, step by step with the library
+            quant = evaluate.quantize(codes, q)
+            assert r["bits_per_pixel"][q] == pytest.approx(evaluate.bits_per_pixel(quant.index, q, 784))
+            Y_hat = quant.value @ m.W.T + m.b_dec  # decoder given code values in [0, 1]
+            assert r["rmse"][q] == pytest.approx(evaluate.rmse(X, Y_hat))
+    # fewer quantisation levels, fewer bits (tests/test_zoo.py checks on MNIST that a
+    # larger alpha_s gives fewer active units)
+    for r in s.values():
+        assert r["bits_per_pixel"][5] < r["bits_per_pixel"][256]
+
+
+def test_rate_distortion_without_quantisation_loss_matches_the_decoder():
+    from sesmlib import evaluate
+
+    models, X = _tiny_sweep(alphas=(0.2,), n=40)
+    m = models[0.2]
+    rd = sp.rate_distortion(m, X, 2**16, sigma="std")  # so fine that quantising changes nothing visible
+    exact = evaluate.rmse(X, m.decode(m.encode(X)), sigma="std")
+    assert rd["rmse"] == pytest.approx(exact, rel=1e-3)
+
+
+def test_sweep_summary_bad_input():
+    with pytest.raises(TypeError, match="models"):
+        sp.sweep_summary({}, torch.rand(3, 784))
+    models, X = _tiny_sweep(alphas=(0.5,), n=30)
+    with pytest.raises(ValueError, match="n_show"):
+        sp.sweep_summary(models, X, n_show=0)
+
+
+def test_sweep_pictures_and_widget_headless():
+    import ipywidgets as W
+    import matplotlib.pyplot as plt
+
+    models, X = _tiny_sweep()
+    s = sp.sweep_summary(models, X, n_show=3)
+    fig = sp.plot_sweep_model(s, 1.0, paper=sp.PAPER_SESM_RATE_DISTORTION)
+    assert len(fig.axes) == 5
+    plt.close(fig)
+    with pytest.raises(ValueError, match="alpha_s"):
+        sp.plot_sweep_model(s, 0.3)
+    ax = sp.plot_rate_distortion(s, highlight=0.05)
+    assert len(ax.get_lines()) >= 2  # one curve per quantisation level
+    plt.close(ax.figure)
+    box = sp.sweep_explorer(s)
+    assert isinstance(box, W.VBox)
+    box.children[0].value = 0.05  # redraw for another alpha_s: must not raise

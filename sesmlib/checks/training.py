@@ -23,7 +23,7 @@ import torch
 
 from ._core import Case, random_tensor, record_result, run_check
 
-__all__ = ["check_infer_code", "check_parameter_step"]
+__all__ = ["check_infer_code", "check_parameter_step", "check_code_entropy"]
 
 
 def _model(N: int, M: int, seed: int, *, alpha_s: float = 0.2, dtype=torch.float32, w_scale: float = 0.3):
@@ -171,3 +171,70 @@ def check_parameter_step(fn) -> bool:
     )
     record_result(fn, "check_parameter_step", passed)
     return passed
+
+
+# ------------------------------------------------------------------------------ entropy
+
+
+def _ref_bits_per_pixel(index, n_bins, n_pixels):
+    from ..evaluate import bits_per_pixel
+
+    return bits_per_pixel(index, n_bins, n_pixels)
+
+
+def _sparse_index(P: int, M: int, n_bins: int, p_on: float, seed: int) -> torch.Tensor:
+    """Level indices of a quasi-binary sparse code: mostly 0, a few top levels, a few between."""
+    g = torch.Generator().manual_seed(seed)
+    u = torch.rand(P, M, generator=g)
+    index = torch.zeros(P, M, dtype=torch.long)
+    index[u > 1 - p_on] = n_bins - 1
+    middle = (u > 0.5) & (u <= 0.5 + p_on / 4)
+    index[middle] = torch.randint(1, n_bins - 1, (int(middle.sum()),), generator=g)
+    return index
+
+
+def check_code_entropy(fn) -> bool:
+    """Check the student's ``fn(index, n_bins, n_pixels)``: the entropy of a quantised code
+    in bits per pixel, ``(M / N) H`` with ``H = - sum_i p_i log2 p_i`` over the level
+    counts pooled over all samples and units (Section 4.1).
+
+    Examples
+    --------
+    >>> def bpp(index, n_bins, n_pixels):
+    ...     counts = torch.bincount(index.reshape(-1), minlength=n_bins).double()
+    ...     p = counts[counts > 0] / index.numel()
+    ...     return index.shape[1] / n_pixels * -(p * torch.log2(p)).sum()
+    >>> check_code_entropy(bpp)  # doctest: +ELLIPSIS
+    ✅ bits per pixel: correct on all 6 inputs (outputs checked).
+    True
+    """
+    g = torch.Generator().manual_seed(7)
+    cases = [
+        Case("every value in level 0: no information, 0 bits", torch.zeros(3, 4, dtype=torch.long), 5, 4),
+        Case("4 levels used equally, M = N = 2: 2 bits per unit", torch.tensor([[0, 1], [2, 3]]), 4, 2),
+        Case("the same code, M = 2 units for N = 8 pixels: x 2/8", torch.tensor([[0, 1], [2, 3]]), 4, 8),
+        Case("two levels, 3/4 and 1/4 of the values (not equally likely)",
+             torch.tensor([[0, 0, 0, 4], [0, 4, 0, 0]]), 5, 4),
+        Case("a sparse code, 50 digits x 200 units, 5 levels, N = 784", _sparse_index(50, 200, 5, 0.2, 71), 5, 784),
+        Case("256 levels, most of them never used", _sparse_index(40, 30, 256, 0.3, 72), 256, 784),
+    ]
+
+    def same_number(yours, expected, case):
+        if isinstance(yours, torch.Tensor):
+            if yours.numel() != 1:
+                return (f"your function returned a tensor of shape {tuple(yours.shape)}; expected one number "
+                        "(the bits per pixel of the whole code, not one value per unit or per level).")
+            yours = float(yours)
+        if not isinstance(yours, (int, float)) or isinstance(yours, bool):
+            return f"your function returned a {type(yours).__name__}; expected a number."
+        if yours != yours:
+            return "your function returned NaN: an empty level gives 0 * log2(0); leave empty levels out."
+        if abs(yours - expected) > 1e-6 + 1e-5 * abs(expected):
+            return f"your function returned {yours:.6g}; expected {expected:.6g}."
+        return None
+
+    return run_check(
+        "bits per pixel", fn, _ref_bits_per_pixel, cases, compare=same_number, check_name="check_code_entropy",
+        hint="count every value of the (P, M) index in its level (pooled over samples and units), p = counts / (P M), "
+             "H = -sum p log2 p over the non-empty levels, then multiply by M / n_pixels.",
+    )

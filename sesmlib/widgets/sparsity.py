@@ -32,11 +32,21 @@ __all__ = [
     "plot_penalties",
     "penalty_explorer",
     "code_histogram",
+    "rate_distortion",
     "sweep_summary",
     "plot_sweep_model",
     "plot_rate_distortion",
     "sweep_explorer",
+    "PAPER_SESM_RATE_DISTORTION",
 ]
+
+#: The paper's SESM points of Fig. 1-C (test set), (bits per pixel, RMSE) for alpha_s =
+#: 1, 0.5, 0.2, 0.1, 0.05 in that order, per number of quantisation bins; digitised from
+#: the figure's vector drawing (about +-0.05 points; see shared/reference/sesm-paper.md).
+PAPER_SESM_RATE_DISTORTION: dict[int, list[tuple[float, float]]] = {
+    5: [(0.09, 0.292), (0.13, 0.259), (0.19, 0.224), (0.23, 0.208), (0.29, 0.198)],
+    256: [(0.35, 0.289), (0.38, 0.255), (0.57, 0.219), (0.74, 0.202), (0.94, 0.191)],
+}
 
 # key -> label drawn in the legend. Every penalty is per code unit and scaled by alpha_s.
 PENALTIES: dict[str, str] = {
@@ -182,7 +192,6 @@ def plot_penalties(curves: Mapping[str, Any], axes=None):
         lw = 3.0 if k == "h" else 1.5
         axes[0].plot(z, curves["value"][k].numpy(), lw=lw, label=label)
         axes[1].plot(z, curves["grad"][k].numpy(), lw=lw, label=label)
-    axes[0].plot(z, a * torch.sigmoid(g * curves["z"]).numpy(), color="0.6", lw=0.8, ls=":", label=r"$\alpha_s\, l(z)$")
     axes[0].set(xlabel="code value z", ylabel=r"$\alpha_s \times$ penalty", title=f"penalty (g = {g:g}, alpha_s = {a:g})")
     axes[1].set(xlabel="code value z", ylabel="d penalty / dz", title="gradient: the force pushing z")
     for ax in axes:
@@ -209,7 +218,7 @@ def penalty_explorer(*, gain: float = 7.0, alpha_s: float = 0.2, z_range: tuple[
 
     Examples
     --------
-    >>> box = penalty_explorer()
+    >>> box = penalty_explorer()  # in a notebook: shows the sliders and the picture  # doctest: +SKIP
     """
     import ipywidgets as W
     import matplotlib.pyplot as plt
@@ -233,3 +242,282 @@ def penalty_explorer(*, gain: float = 7.0, alpha_s: float = 0.2, z_range: tuple[
         w.observe(redraw, names="value")
     redraw()
     return W.VBox([W.HBox([gain_s, alpha_w]), W.HBox(list(boxes.values())), out])
+
+
+# ------------------------------------------------------------------------ sweep: compute
+
+
+def code_histogram(codes: torch.Tensor, *, n_bins: int = 20) -> tuple[torch.Tensor, torch.Tensor]:
+    """Histogram of code values l(z) in [0, 1], pooled over samples and units.
+
+    Parameters
+    ----------
+    codes : tensor (P, M)
+        Codes after the logistic, in [0, 1].
+    n_bins : int
+        Equal-width bins over [0, 1].
+
+    Returns
+    -------
+    edges : tensor (n_bins + 1,)
+    fractions : tensor (n_bins,)
+        Fraction of all P * M values in each bin (sums to 1).
+
+    Examples
+    --------
+    >>> edges, frac = code_histogram(torch.tensor([[0.0, 0.1, 0.9, 1.0]]), n_bins=2)
+    >>> frac.tolist()
+    [0.5, 0.5]
+    """
+    n_bins = check_positive_int("n_bins", n_bins)
+    if not isinstance(codes, torch.Tensor) or not codes.is_floating_point():
+        raise TypeError(f"codes must be a floating torch.Tensor, got {type(codes).__name__}")
+    if codes.dim() != 2 or codes.numel() == 0:
+        raise ValueError(f"codes must be a non-empty (P, M) matrix, got shape {tuple(codes.shape)}")
+    c = codes.detach().to("cpu", torch.float64).reshape(-1)
+    if not torch.isfinite(c).all() or float(c.min()) < 0 or float(c.max()) > 1:
+        raise ValueError("codes must lie in [0, 1] (codes after the logistic, model.code(X))")
+    counts = torch.histc(c, bins=n_bins, min=0.0, max=1.0)  # the last bin includes 1
+    return torch.linspace(0.0, 1.0, n_bins + 1, dtype=torch.float64), counts / c.numel()
+
+
+def rate_distortion(model, X: torch.Tensor, n_bins: int, *, sigma: str | float = "paper") -> dict[str, float]:
+    """One point of the paper's Fig. 1-C for a SESM: the entropy of its quantised test
+    codes and the RMSE of the digits reconstructed from them (Section 4.1).
+
+    The feed-forward code ``l(f_enc(Y))`` is quantised uniformly into ``n_bins`` levels
+    over [0, 1] (:func:`sesmlib.evaluate.quantize`); the decoder gets the quantised values,
+    ``Y_hat = W c_q + b_dec`` (the decoder after its logistic, since c_q is already a code
+    value in [0, 1]); the entropy is :func:`sesmlib.evaluate.bits_per_pixel` and the error
+    :func:`sesmlib.evaluate.rmse` with the normaliser ``sigma``.
+
+    Returns
+    -------
+    dict with "bits_per_pixel" and "rmse" (floats).
+
+    Examples
+    --------
+    >>> from sesmlib.sesm import SESM
+    >>> rd = rate_distortion(SESM(784, 8, seed=0, device="cpu"), torch.rand(20, 784), 5)
+    >>> sorted(rd)
+    ['bits_per_pixel', 'rmse']
+    """
+    from .. import evaluate
+
+    with torch.no_grad():
+        q = evaluate.quantize(model.code(X), n_bins)  # index, value: (P, M)
+        Y_hat = q.value @ model.W.T + model.b_dec  # (P, N), the decoder on the quantised code
+    return {
+        "bits_per_pixel": evaluate.bits_per_pixel(q.index, n_bins, X.shape[1]),
+        "rmse": evaluate.rmse(X, Y_hat, sigma=sigma),
+    }
+
+
+def sweep_summary(
+    models: Mapping[float, Any],
+    X: torch.Tensor,
+    *,
+    n_show: int = 8,
+    n_bins: tuple[int, ...] = (5, 256),
+    hist_bins: int = 20,
+    threshold: float = 0.5,
+) -> dict[float, dict[str, Any]]:
+    """Everything the sweep explorer shows, for each model of an alpha_s sweep.
+
+    Parameters
+    ----------
+    models : mapping alpha_s -> SESM
+        The trained models (e.g. ``{a: run.model for a, run in zoo.trained_sweep().items()}``).
+    X : tensor (P, N)
+        Test digits (on the models' device).
+    n_show : int
+        Digits whose reconstructions are kept.
+    n_bins : tuple of int
+        Quantisation levels Q for the RMSE-entropy points (the paper: 5 and 256).
+    hist_bins : int
+        Bins of the code histogram.
+    threshold : float
+        A unit is active when l(z) > threshold (0.5: the logistic's midpoint).
+
+    Returns
+    -------
+    dict alpha_s -> dict with
+        "hist": (edges, fractions) of the code values (:func:`code_histogram`);
+        "active": mean fraction of active units per digit;
+        "unit_activity": (M,) fraction of digits on which each unit is active;
+        "filters": W (N, M) on the CPU;
+        "originals", "reconstructions": (n_show, N) on the CPU, reconstructions
+        f_dec(f_enc(Y)) clamped to [0, 1] for display;
+        "bits_per_pixel", "rmse": dicts Q -> float, from the quantised code
+        (:func:`rate_distortion`).
+
+    Examples
+    --------
+    >>> from sesmlib.sesm import SESM
+    >>> ms = {a: SESM(784, 8, alpha_s=a, seed=0, device="cpu") for a in (1.0, 0.2)}
+    >>> s = sweep_summary(ms, torch.rand(50, 784), n_show=3)
+    >>> sorted(s), round(sum(s[1.0]["hist"][1].tolist()), 6)
+    ([0.2, 1.0], 1.0)
+    """
+    if not isinstance(models, Mapping) or not models:
+        raise TypeError("models must be a non-empty mapping alpha_s -> SESM")
+    n_show = check_positive_int("n_show", n_show)
+    threshold = check_nonnegative("threshold", threshold)
+    bins = tuple(check_positive_int("n_bins", q) for q in n_bins)
+    out: dict[float, dict[str, Any]] = {}
+    for alpha, model in models.items():
+        Xm = X.to(model.W.device)
+        with torch.no_grad():
+            codes = model.code(Xm)  # (P, M) in (0, 1)
+            on = (codes > threshold).to(torch.float64)  # (P, M)
+            Y = Xm[:n_show]
+            recon = model.decode(model.encode(Y)).clamp(0, 1)  # (n_show, N)
+        rd = {q: rate_distortion(model, Xm, q) for q in bins}
+        out[float(alpha)] = {
+            "hist": code_histogram(codes, n_bins=hist_bins),
+            "active": float(on.mean()),
+            "unit_activity": on.mean(0).cpu(),
+            "filters": model.W.detach().cpu(),
+            "originals": Y.detach().cpu(),
+            "reconstructions": recon.detach().cpu(),
+            "bits_per_pixel": {q: float(rd[q]["bits_per_pixel"]) for q in bins},
+            "rmse": {q: float(rd[q]["rmse"]) for q in bins},
+        }
+    return out
+
+
+# ------------------------------------------------------------------------ sweep: pictures
+
+
+def plot_rate_distortion(summary: Mapping[float, Mapping[str, Any]], *, highlight: float | None = None, paper: Mapping | None = None, ax=None):
+    """RMSE against bits per pixel, one curve per quantisation level Q, one point per
+    alpha_s (the paper's Fig. 1-C for SESM); ``highlight`` circles one alpha_s, and
+    ``paper`` ({Q: [(bits, rmse), ...]}) draws the paper's points beside ours.
+
+    Returns the Axes.
+
+    Examples
+    --------
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> s = {1.0: {"bits_per_pixel": {5: 0.1}, "rmse": {5: 0.3}}, 0.2: {"bits_per_pixel": {5: 0.2}, "rmse": {5: 0.2}}}
+    >>> ax = plot_rate_distortion(s, highlight=0.2)
+    """
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 4))
+    alphas = sorted(summary, reverse=True)
+    levels = sorted({q for a in alphas for q in summary[a]["rmse"]})
+    for i, q in enumerate(levels):
+        xs = [summary[a]["bits_per_pixel"][q] for a in alphas]
+        ys = [summary[a]["rmse"][q] for a in alphas]
+        ax.plot(xs, ys, "o-", color=f"C{i}", label=f"ours, {q} bins")
+        for a, x_, y_ in zip(alphas, xs, ys):
+            ax.annotate(f"{a:g}", (x_, y_), textcoords="offset points", xytext=(4, 4), fontsize=7, color=f"C{i}")
+        if highlight is not None and highlight in summary:
+            ax.plot(summary[highlight]["bits_per_pixel"][q], summary[highlight]["rmse"][q], "o", ms=14,
+                    mfc="none", mec="k", mew=2)
+        if paper and q in paper:
+            px, py = zip(*paper[q])
+            ax.plot(px, py, "x--", color=f"C{i}", alpha=0.6, label=f"paper, {q} bins")
+    ax.set(xlabel="entropy (bits per pixel)", ylabel="RMSE (the paper's normalisation)", title="RMSE vs entropy (labels: alpha_s)")
+    ax.legend(fontsize=8)
+    return ax
+
+
+def plot_sweep_model(summary: Mapping[float, Mapping[str, Any]], alpha_s: float, *, paper: Mapping | None = None, n_filters: int = 60):
+    """One model of the sweep: code histogram, activity of each unit, where it sits on the
+    RMSE-entropy curve, some filters and some reconstructions. Returns the Figure.
+
+    Examples
+    --------
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> from sesmlib.sesm import SESM
+    >>> ms = {a: SESM(784, 8, alpha_s=a, seed=0, device="cpu") for a in (1.0, 0.2)}
+    >>> fig = plot_sweep_model(sweep_summary(ms, torch.rand(50, 784), n_show=3), 0.2)
+    """
+    import matplotlib.pyplot as plt
+
+    from ..plotting import filter_grid, image_grid
+
+    if alpha_s not in summary:
+        raise ValueError(f"alpha_s={alpha_s} is not in the sweep; choose from {sorted(summary)}")
+    s = summary[alpha_s]
+    fig = plt.figure(figsize=(13, 7), constrained_layout=True)
+    gs = fig.add_gridspec(2, 3, height_ratios=[1, 1])
+    ax_h, ax_u, ax_rd = fig.add_subplot(gs[0, 0]), fig.add_subplot(gs[0, 1]), fig.add_subplot(gs[0, 2])
+    ax_f, ax_r = fig.add_subplot(gs[1, :2]), fig.add_subplot(gs[1, 2])
+
+    edges, frac = s["hist"]
+    ax_h.bar(edges[:-1].numpy(), frac.numpy(), width=float(edges[1] - edges[0]), align="edge")
+    ax_h.set(yscale="log", xlabel="code value l(z)", ylabel="fraction of values",
+             title=f"code histogram, alpha_s = {alpha_s:g}")
+
+    act = torch.sort(s["unit_activity"], descending=True).values
+    ax_u.plot(act.numpy())
+    ax_u.axhline(s["active"], color="k", ls="--", lw=0.8, label=f"mean: {s['active']:.3f} of the units per digit")
+    ax_u.set(xlabel="code unit (sorted)", ylabel="fraction of digits where active", ylim=(0, 1),
+             title="how often each unit is on (l(z) > 0.5)")
+    ax_u.legend(fontsize=8)
+
+    plot_rate_distortion(summary, highlight=alpha_s, paper=paper, ax=ax_rd)
+
+    W = s["filters"][:, :n_filters]
+    ax_f.imshow(filter_grid(W, ncols=min(15, W.shape[1])), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    ax_f.set_axis_off()
+    ax_f.set_title(f"the first {W.shape[1]} filters")
+    n = len(s["originals"])
+    half = max(1, n // 2)  # two pairs of rows: originals above their reconstructions
+    o, r = s["originals"], s["reconstructions"]
+    rows = torch.cat([o[:half], r[:half], o[half : 2 * half], r[half : 2 * half]])
+    ax_r.imshow(image_grid(rows, ncols=half), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    ax_r.set_axis_off()
+    ax_r.set_title("test digits, each above its reconstruction")
+    return fig
+
+
+# ------------------------------------------------------------------------ sweep: widget
+
+
+def sweep_explorer(summary: Mapping[float, Mapping[str, Any]], *, paper: Mapping | None = None, value: float | None = None):
+    """A widget: pick alpha_s from the sweep and see :func:`plot_sweep_model` for it.
+
+    What to look for: as alpha_s grows, the histogram piles up at l(z) = 0, fewer units are
+    active per digit, more units are never used, the filters become smaller strokes, the
+    reconstructions blurrier, and the point slides left (fewer bits) and up (more error)
+    on the RMSE-entropy curve.
+
+    Parameters
+    ----------
+    summary : the output of :func:`sweep_summary` (computed once; the widget only redraws).
+    paper : optional {Q: [(bits, rmse), ...]}, the paper's points.
+    value : the alpha_s shown first (default: 0.2 when present, else the first).
+
+    Examples
+    --------
+    >>> from sesmlib.sesm import SESM
+    >>> ms = {a: SESM(784, 8, alpha_s=a, seed=0, device="cpu") for a in (1.0, 0.2)}
+    >>> box = sweep_explorer(sweep_summary(ms, torch.rand(50, 784), n_show=3))  # doctest: +SKIP
+    """
+    import ipywidgets as W
+    import matplotlib.pyplot as plt
+
+    if not summary:
+        raise ValueError("summary must hold at least one model")
+    options = sorted(summary, reverse=True)
+    if value is None:
+        value = 0.2 if 0.2 in summary else options[0]
+    pick = W.SelectionSlider(options=[(f"{a:g}", a) for a in options], value=value, description="alpha_s",
+                             continuous_update=False)
+    out = W.Output()
+
+    def redraw(*_):
+        with out:
+            out.clear_output(wait=True)
+            fig = plot_sweep_model(summary, pick.value, paper=paper)
+            plt.show()
+            plt.close(fig)
+
+    pick.observe(redraw, names="value")
+    redraw()
+    return W.VBox([pick, out])
