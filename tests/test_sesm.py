@@ -333,7 +333,7 @@ def test_bad_data():
     with pytest.raises(ValueError, match="step_size"):
         m.infer_code(torch.rand(2, 4), steps=2, step_size=0.0)
     with pytest.raises(ValueError, match="alphas"):
-        fit_sweep(torch.rand(5, 4), [0.2, -1.0], n_code=3, device="cpu", progress=False)
+        fit_sweep(torch.rand(5, 4), [0.2, -1.0], n_code=3, epochs=1, device="cpu", progress=False)
     with pytest.warns(UserWarning, match="far outside"):
         m.fit(torch.rand(5, 4) * 50, epochs=1, progress=False)
 
@@ -383,11 +383,28 @@ def test_short_mnist_run_reaches_a_stated_loss(mnist_dir):
     from sesmlib.data import load_mnist
 
     X, _ = load_mnist("train", 2000, root=mnist_dir, download=False)
+    Xt, _ = load_mnist("test", 1000, root=mnist_dir, download=False)
     m = SESM(784, 200, seed=0, device="cpu")
-    Z0 = m.infer_code(X[:1000])
-    start = float(m.loss(X[:1000], Z0).mean())
-    hist = m.fit(X, epochs=1, batch_size=1, seed=0, progress=False)
-    # Measured: about 98 at the start, about 27 after this one on-line epoch.
+    start = float(m.loss(X[:1000], m.infer_code(X[:1000])).mean())
+    hist = m.fit(X, epochs=1, batch_size=1, seed=0, progress=False)  # the paper's on-line algorithm
+    # Measured (seed 0, default settings): loss 90.0 at the start, 17.5 after this epoch,
+    # 28% of the units on, test RMSE / std 0.43.
     assert start > 80
-    assert hist["loss"][0] < 35.0
-    assert 0.02 < hist["active"][0] < 0.6
+    assert hist["loss"][0] < 20.0
+    assert 0.1 < hist["active"][0] < 0.5
+    rmse = float((m.code(Xt) @ m.W.T + m.b_dec - Xt).pow(2).mean().sqrt() / Xt.std())
+    assert rmse < 0.47
+
+
+# ----------------------------------------------------------------- the benchmark (smoke)
+
+
+def test_bench_cli_parses_and_measures(capsys):
+    from sesmlib.bench import sesm as bench
+
+    with pytest.raises(SystemExit) as info:
+        bench.main(["--help"])
+    assert info.value.code == 0
+    assert "roofline" in capsys.readouterr().out
+    r = bench._minibatch(2, 16, torch.device("cpu"), steps=1)
+    assert r["digits_s"] > 0 and r["gflops"] > 0 and 0 < r["roofline"] < 10
