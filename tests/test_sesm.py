@@ -405,6 +405,6 @@ def test_bench_cli_parses_and_measures(capsys):
     with pytest.raises(SystemExit) as info:
         bench.main(["--help"])
     assert info.value.code == 0
-    assert "roofline" in capsys.readouterr().out
+    assert "--quality" in capsys.readouterr().out
     r = bench._minibatch(2, 16, torch.device("cpu"), steps=1)
     assert r["digits_s"] > 0 and r["gflops"] > 0 and 0 < r["roofline"] < 10
