@@ -514,7 +514,7 @@ def test_bench_runs_on_a_tiny_problem(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("SESMLIB_DATA_DIR", str(tmp_path / "nowhere"))  # force the synthetic stand-in
     out = tmp_path / "bench.json"
     before = torch.get_num_threads()
-    assert main(["--n", "200", "--n-test", "50", "--hidden", "16", "--epochs", "1", "--batch-sizes", "20",
+    assert main(["--n", "200", "--n-test", "50", "--hidden", "16", "--epochs", "1", "--batch-sizes", "20", "--rounds", "1",
                  "--json", str(out)]) == 0
     torch.set_num_threads(before)
     text = capsys.readouterr().out
