@@ -916,6 +916,8 @@ class RBM:
         if mixed:  # reduced-precision copies used by the products, refreshed after each update
             Wm, bvm, bhm = W.to(mdt), b_vis.to(mdt), b_hid.to(mdt)
             G, gbv, gbh = buf(N, M), buf(N), buf(M)
+            # float32 copies: reduced-precision elementwise work is slow on cpus
+            Gf, Pvf = buf(N, M, dtype=dt), buf(B, N, dtype=dt)
         else:
             Wm, bvm, bhm = W, b_vis, b_hid
         WmT = Wm.T
@@ -949,8 +951,13 @@ class RBM:
                     torch.rand(B, N, generator=g, out=Uv)
                     if not persistent:
                         torch.lt(Uh, start, out=Hs)  # h ~ p(h | v)
-                    torch.addmm(bvm, Hs, WmT, out=Pv).sigmoid_()  # p(v | h)
-                    torch.lt(Uv, Pv, out=Vn)  # v ~ p(v | h)
+                    if mixed:
+                        torch.addmm(bvm, Hs, WmT, out=Pv)
+                        Pvf.copy_(Pv).sigmoid_()  # p(v | h)
+                        torch.lt(Uv, Pvf, out=Vn)  # v ~ p(v | h)
+                    else:
+                        torch.addmm(bvm, Hs, WmT, out=Pv).sigmoid_()  # p(v | h)
+                        torch.lt(Uv, Pv, out=Vn)  # v ~ p(v | h)
                     torch.addmm(bhm, Vn, Wm, out=Pn).sigmoid_()  # p(h | v_n)
                     if persistent:
                         torch.lt(Uh, Pn, out=Hs)  # the chain's next hidden state
@@ -967,9 +974,18 @@ class RBM:
                     torch.mm(VV.T, PP, out=G)
                     torch.mv(VV.T, signs, out=gbv)
                     torch.mv(PP.T, ones2, out=gbh)
-                    vel_W.mul_(mu).add_(G, alpha=alpha)
-                    vel_bv.mul_(mu).add_(gbv, alpha=alpha)
-                    vel_bh.mul_(mu).add_(gbh, alpha=alpha)
+                    Gf.copy_(G)
+                    if mu == 0 and weight_decay == 0:
+                        W.add_(Gf, alpha=alpha)
+                        b_vis.add_(gbv.to(dt), alpha=alpha)
+                        b_hid.add_(gbh.to(dt), alpha=alpha)
+                        Wm.copy_(W)
+                        bvm.copy_(b_vis)
+                        bhm.copy_(b_hid)
+                        continue
+                    vel_W.mul_(mu).add_(Gf, alpha=alpha)
+                    vel_bv.mul_(mu).add_(gbv.to(dt), alpha=alpha)
+                    vel_bh.mul_(mu).add_(gbh.to(dt), alpha=alpha)
                 else:
                     vel_W.addmm_(VV.T, PP, beta=mu, alpha=alpha)
                     vel_bv.addmv_(VV.T, signs, beta=mu, alpha=alpha)
