@@ -542,6 +542,7 @@ def _train(kernel: _Kernel, models, X, *, epochs, batch_size, lr, lr_decay, shuf
                 if stop:
                     break
     finally:
+        kernel.sync()  # the models' b_enc matches W even after an interrupt
         bar.close()
     return histories
 
