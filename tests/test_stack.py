@@ -321,3 +321,43 @@ def test_check_back_project_accepts_right_answer_and_stub(capsys):
 def test_check_back_project_reference_is_the_library():
     first, second = _hand_stack()
     torch.testing.assert_close(_right(first.W, first.b_dec, second.W, second.b_dec), back_project(first, second))
+
+
+def test_contrast_patches_keeps_the_highest_contrast():
+    from sesmlib.data import load_patches
+    from sesmlib.stack import contrast_patches
+
+    P = contrast_patches(200, 8, keep=0.25, seed=3)
+    assert P.shape == (200, 64) and P.dtype == torch.float32
+    drawn = load_patches(800, 8, seed=3)
+    threshold = drawn.std(dim=1).sort(descending=True).values[199]
+    assert float(P.std(dim=1).min()) >= float(threshold) - 1e-6
+    assert float(P.std(dim=1).median()) > float(drawn.std(dim=1).median())
+    assert not torch.equal(P.std(dim=1), P.std(dim=1).sort(descending=True).values)  # shuffled
+    torch.testing.assert_close(contrast_patches(200, 8, keep=0.25, seed=3), P)
+    assert torch.equal(contrast_patches(50, 8, keep=1.0, seed=1).sort(dim=0).values,
+                       load_patches(50, 8, seed=1).sort(dim=0).values)
+    with pytest.raises(ValueError, match="keep"):
+        contrast_patches(10, keep=1.5)
+    with pytest.raises(ValueError, match="keep"):
+        contrast_patches(10, keep=0.0)
+
+
+def test_filter_stats_counts_alive_units_and_takes_their_medians():
+    from sesmlib.stack import filter_stats
+
+    # unit 0: a localised vertical edge, on for the first rows; unit 1: never on (dead)
+    edge = torch.zeros(8, 8)
+    edge[2:6, 3], edge[2:6, 4] = 1.0, -1.0
+    model = _set(SESM(64, 2, seed=0, device="cpu"), W=torch.stack([edge.reshape(-1), torch.ones(64)], dim=1),
+                 b_enc=[0.0, -100.0])
+    X = torch.zeros(4, 64)
+    X[:2] = edge.reshape(-1).clamp(min=0)  # rows 0-1 switch unit 0 on
+    stats = filter_stats(model, X)
+    assert stats["alive"] == 1 and stats["n_code"] == 2
+    assert stats["active"] == pytest.approx(2 / 8)
+    assert stats["spread"] == pytest.approx(float(spatial_spread(edge[None])[0]))
+    assert stats["coherence"] == pytest.approx(float(orientation_coherence(edge[None])[0]))
+    assert stats["coherence"] > 0.9 and stats["spread"] < 0.4
+    dead = filter_stats(model, torch.zeros(3, 64) - 1.0)
+    assert dead["alive"] == 0 and math.isnan(dead["spread"])
