@@ -971,6 +971,7 @@ class SESM:
         """
         X = self._check("X", X, self.n_visible)
         _utils.warn_if_outside_unit_range("X", X)
+        self.W, self.b_enc, self.b_dec = (t.contiguous() for t in (self.W, self.b_enc, self.b_dec))  # trained in place
         kernel, opts = _make_kernel_and_opts(
             self.W.view(self.n_visible, 1, self.n_code), self.b_enc.view(1, -1), self.b_dec.view(1, 1, -1),
             [self.alpha_s], self._hyper(), X,

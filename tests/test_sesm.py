@@ -338,6 +338,19 @@ def test_bad_data():
         m.fit(torch.rand(5, 4) * 50, epochs=1, progress=False)
 
 
+def test_data_on_another_device_is_refused():
+    m = SESM(4, 3, device="cpu")
+    with pytest.raises(ValueError, match="Y is on meta"):
+        m.encode(torch.empty(2, 4, device="meta"))
+
+
+def test_fit_accepts_parameters_set_as_views():
+    m = SESM(6, 3, seed=0, device="cpu")
+    m.W = torch.randn(3, 6).T * 0.01  # a non-contiguous view
+    m.fit(torch.rand(8, 6), epochs=1, batch_size=4, seed=0, progress=False)
+    assert m.W.is_contiguous() and torch.isfinite(m.W).all()
+
+
 def test_float64_data_given_to_float32_model_is_converted():
     m = SESM(4, 3, device="cpu")
     assert m.code(torch.rand(2, 4, dtype=F64)).dtype == torch.float32
