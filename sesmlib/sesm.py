@@ -24,6 +24,12 @@ The module has three layers, read top to bottom:
    :func:`fit_sweep`). It is the fast path; the tests check it against layer 1;
 3. :class:`SESM`, the model, whose methods call the functions of layer 1 and whose
    ``fit`` runs the kernel; :func:`fit_sweep` trains the paper's alpha_s sweep in one pass.
+
+Measured on the paper's set-up (first 20000 MNIST digits, 200 units, g = 7) with
+``python -m sesmlib bench sesm --quality`` on a busy 2-core CPU: the 5-model sweep
+(minibatch 128, 10 epochs) takes about 2 minutes and reaches a test RMSE / std(pixels) of
+0.317 at alpha_s = 0.2 (PCA-200: 0.153); on-line (the paper's algorithm, 3 epochs) 0.315.
+``python -m sesmlib bench sesm`` prints the training speeds (see sesmlib/bench/sesm.py).
 """
 from __future__ import annotations
 
