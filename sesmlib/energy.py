@@ -349,11 +349,12 @@ def minimize_energy(
         step_size = check_nonnegative("step_size", step_size, positive=True)
     Y = Y.detach()
     z = z0.detach().clone().requires_grad_(True)
-    for _ in range(steps):
-        e = energy_fn(Y, z)  # (B,)
-        (grad,) = torch.autograd.grad(e.sum(), z)
-        with torch.no_grad():
-            z -= step_size * grad
+    with torch.enable_grad():  # works inside a caller's torch.no_grad() block too
+        for _ in range(steps):
+            e = energy_fn(Y, z)  # (B,)
+            (grad,) = torch.autograd.grad(e.sum(), z)
+            with torch.no_grad():
+                z -= step_size * grad
     with torch.no_grad():
         F = energy_fn(Y, z)
     return F.detach(), z.detach()

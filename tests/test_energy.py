@@ -104,6 +104,11 @@ def test_minimize_energy_reaches_minimum():
     assert torch.allclose(F, torch.full((2,), 0.3), atol=1e-6)
     with pytest.raises(ValueError, match="steps"):
         en.minimize_energy(f, target, torch.zeros(2, 2), steps=0)
+    with torch.no_grad():  # the gradient steps still run inside a no_grad block
+        F2, Z2 = en.minimize_energy(f, target, torch.zeros(2, 2), steps=100, step_size=0.2)
+    assert torch.allclose(Z2, target, atol=1e-5)
+    with pytest.raises(ValueError, match="step_size"):
+        en.minimize_energy(f, target, torch.zeros(2, 2), step_size=torch.tensor([0.1, -0.1]))
 
 
 # -------------------------------------------------------------------------- the plane

@@ -63,10 +63,12 @@ def beta_panels(model: en.EllipseEnergy, beta: float, *, lim: float = 3.0, n: in
     """
     beta = en.check_beta(beta, allow_inf=False)
     lim = check_nonnegative("lim", lim, positive=True)
+    dev, dt = model.A.device, model.A.dtype
     with torch.no_grad():
-        F, xs, ys, da = en.evaluate_on_plane(lambda Y: model.free_energy(Y, beta, n_z=n_z), (-lim, lim), (-lim, lim), n)
-        z = model.z_grid(n_z, dtype=model.A.dtype, device=model.A.device)
-        F_inf, _, _, _ = en.evaluate_on_plane(lambda Y: en.free_energy_inf(model.energy(Y, z)), (-lim, lim), (-lim, lim), n)
+        F, xs, ys, da = en.evaluate_on_plane(lambda Y: model.free_energy(Y, beta, n_z=n_z), (-lim, lim), (-lim, lim), n, dtype=dt, device=dev)
+        z = model.z_grid(n_z, dtype=dt, device=dev)
+        F_inf, _, _, _ = en.evaluate_on_plane(lambda Y: en.free_energy_inf(model.energy(Y, z)), (-lim, lim), (-lim, lim), n, dtype=dt, device=dev)
+    F, F_inf, xs, ys = F.cpu(), F_inf.cpu(), xs.cpu(), ys.cpu()
     P = en.density_from_free_energy(F, beta, cell_area=da)
     log_Z = float(en.log_partition(F, beta, cell=da))
     return {"F": F, "P": P, "F_inf": F_inf, "xs": xs, "ys": ys, "beta": beta, "cell_area": da,
@@ -153,6 +155,21 @@ def beta_explorer(model: en.EllipseEnergy, Y: torch.Tensor | None = None, *, bet
 TOY_LIM = (-0.2, 2.2)
 
 
+class _one_cpu_thread:
+    """Run a block on one cpu thread, then restore torch's setting. The 2-D toy's
+    products are tiny (2 x 8): waking a second thread costs more than the work, and on a
+    machine whose cores are shared the threads' barriers made training 5-10x slower
+    (measured here on 2 cores)."""
+
+    def __enter__(self):
+        self.before = torch.get_num_threads()
+        torch.set_num_threads(1)
+
+    def __exit__(self, *exc):
+        torch.set_num_threads(self.before)
+        return False
+
+
 @functools.lru_cache(maxsize=32)
 def _trained_toy(alpha_s: float, gain: float, n_code: int, epochs: int, n_points: int, seed: int):
     from ..sesm import SESM
@@ -163,8 +180,9 @@ def _trained_toy(alpha_s: float, gain: float, n_code: int, epochs: int, n_points
     # N(0, 0.01^2), which is sized for 784-pixel inputs: in 2-D it would leave every unit
     # undecided for many epochs.
     model.W = model.W * 30.0
-    hist = model.fit(Y, epochs=epochs, batch_size=10, lr=0.1, lr_decay=1.0, infer_steps=20,
-                     infer_step_size=0.1, seed=seed, progress=False)
+    with _one_cpu_thread():
+        hist = model.fit(Y, epochs=epochs, batch_size=10, lr=0.1, lr_decay=1.0, momentum=0.9, center=True, infer_steps=20,
+                         infer_step_size=0.1, seed=seed, progress=False)
     return model, Y, hist
 
 
@@ -191,7 +209,9 @@ def sesm_toy_surface(
 
     Settings (not the paper's, which are for MNIST): 8 code units, alpha_r = 0 (no L1
     on W: with 2 inputs it only slows learning), filters started at N(0, 0.3^2), minibatches
-    of 10, learning rate 0.1 without decay, 20 inference steps of 0.1 during training.
+    of 10 with momentum 0.9 and centred encoder steps (:meth:`SESM.fit`'s minibatch path),
+    learning rate 0.1 without decay, 20 inference steps of 0.1 during training. The toy
+    runs on the cpu (its products are 2 x 8), on one thread.
     Models are cached in memory, so moving a widget back to a setting is instant.
 
     Returns
@@ -223,7 +243,7 @@ def sesm_toy_surface(
         Z = model.infer_code(P, steps=infer_steps, step_size=0.1)
         return model.energy(P, Z) + alpha_s * model.sparsity(Z)
 
-    with torch.no_grad():
+    with torch.no_grad(), _one_cpu_thread():
         F, xs, ys, da = en.evaluate_on_plane(surface, TOY_LIM, TOY_LIM, n)
         F_data = surface(Y)
         threshold = float(torch.quantile(F_data, 0.9))
