@@ -361,3 +361,17 @@ def test_filter_stats_counts_alive_units_and_takes_their_medians():
     assert stats["coherence"] > 0.9 and stats["spread"] < 0.4
     dead = filter_stats(model, torch.zeros(3, 64) - 1.0)
     assert dead["alive"] == 0 and math.isnan(dead["spread"])
+
+
+def test_cache_key_holds_every_fit_setting():
+    from sesmlib import sesm
+    from sesmlib.stack import _fit_settings
+
+    s = _fit_settings({"epochs": 2, "batch_size": 1})
+    assert s["lr"] == sesm.default_lr(1) and s["epochs"] == 2 and "progress" not in s
+    assert _fit_settings({"epochs": 2, "batch_size": 10}) != s
+    X, _ = _clustered(n=40)
+    first = SESM(X.shape[1], 6, seed=0, device="cpu")
+    fit_second_stage(first, X, n_code=2, epochs=1, batch_size=20, progress=False)
+    _, history = fit_second_stage(first, X, n_code=2, epochs=1, batch_size=20, infer_steps=7, progress=False)
+    assert history is not None  # another inference setting: trained, not loaded
