@@ -427,7 +427,8 @@ def plot_rate_distortion(summary: Mapping[float, Mapping[str, Any]], *, highligh
 
 def plot_sweep_model(summary: Mapping[float, Mapping[str, Any]], alpha_s: float, *, paper: Mapping | None = None, n_filters: int = 60):
     """One model of the sweep: code histogram, activity of each unit, where it sits on the
-    RMSE-entropy curve, some filters and some reconstructions. Returns the Figure.
+    RMSE-entropy curve, the filters of the ``n_filters`` most used units, and some
+    reconstructions. Returns the Figure.
 
     Examples
     --------
@@ -462,10 +463,11 @@ def plot_sweep_model(summary: Mapping[float, Mapping[str, Any]], alpha_s: float,
 
     plot_rate_distortion(summary, highlight=alpha_s, paper=paper, ax=ax_rd)
 
-    W = s["filters"][:, :n_filters]
+    order = torch.argsort(s["unit_activity"], descending=True)[:n_filters]  # the most used units
+    W = s["filters"][:, order]
     ax_f.imshow(filter_grid(W, ncols=min(15, W.shape[1])), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
     ax_f.set_axis_off()
-    ax_f.set_title(f"the first {W.shape[1]} filters")
+    ax_f.set_title(f"the filters of the {W.shape[1]} most used units")
     n = len(s["originals"])
     half = max(1, n // 2)  # two pairs of rows: originals above their reconstructions
     o, r = s["originals"], s["reconstructions"]
@@ -483,9 +485,9 @@ def sweep_explorer(summary: Mapping[float, Mapping[str, Any]], *, paper: Mapping
     """A widget: pick alpha_s from the sweep and see :func:`plot_sweep_model` for it.
 
     What to look for: as alpha_s grows, the histogram piles up at l(z) = 0, fewer units are
-    active per digit, more units are never used, the filters become smaller strokes, the
-    reconstructions blurrier, and the point slides left (fewer bits) and up (more error)
-    on the RMSE-entropy curve.
+    active per digit and more are never used, each active unit's filter draws a larger
+    part of a digit, the reconstructions blur, and the point slides left (fewer bits) and
+    up (more error) on the RMSE-entropy curve.
 
     Parameters
     ----------
