@@ -126,7 +126,7 @@ def test_classifier_on_linearly_separable_toy_set_is_near_perfect(output):
     Xte, yte = _separable(seed=1)
     draws = ev.sample_draws(y, 30, n_draws=5, seed=0)
     targets = (-1.0, 1.0) if output == "tanh" else (0.0, 1.0)
-    proto = ev.ClassifierProtocol(output=output, lr=0.05, batch_size=10, epochs=50, targets=targets, ridge=1e-4)
+    proto = ev.ClassifierProtocol(output=output, lr=0.005, epochs=50, targets=targets, ridge=1e-4)
     r = ev.linear_classifier(X, y, Xte, yte, draws, protocol=proto)
     assert r["test_error"]["mean"] < 1.0
     assert r["train_error"]["mean"] < 1.0
@@ -138,14 +138,14 @@ def test_classifier_errors_are_measured_not_assumed():
     X, _ = _separable(900)
     y = torch.randint(0, 3, (900,), generator=torch.Generator().manual_seed(3))
     draws = ev.sample_draws(y, 30, n_draws=3, seed=0)
-    r = ev.linear_classifier(X, y, X, y, draws, protocol=ev.ClassifierProtocol(epochs=20, batch_size=10))
+    r = ev.linear_classifier(X, y, X, y, draws, protocol=ev.ClassifierProtocol(epochs=20, lr=0.01))
     assert 55 < r["test_error"]["mean"] < 78
 
 
 def test_batched_draws_equal_one_by_one():
     X, y = _separable(300)
     draws = ev.sample_draws(y, 10, n_draws=3, seed=0)
-    proto = ev.ClassifierProtocol(epochs=10, batch_size=7, ridge=1e-3, lr=0.3)
+    proto = ev.ClassifierProtocol(epochs=10, batch_size=7, ridge=1e-3, lr=0.05)
     together = ev.linear_classifier(X, y, X, y, draws, protocol=proto)
     for k in range(3):
         alone = ev.linear_classifier(X, y, X, y, draws[k:k + 1], protocol=proto)
@@ -157,8 +157,8 @@ def test_ridge_shrinks_the_weights():
     draws = ev.sample_draws(y, 20, n_draws=1, seed=0)
     Xd = X[draws]
     T = torch.nn.functional.one_hot(y[draws], 3).float()
-    W0, _ = ev.train_linear_classifiers(Xd, T, ev.ClassifierProtocol(epochs=30, batch_size=10))
-    W1, _ = ev.train_linear_classifiers(Xd, T, ev.ClassifierProtocol(epochs=30, batch_size=10, ridge=0.1))
+    W0, _ = ev.train_linear_classifiers(Xd, T, ev.ClassifierProtocol(epochs=30, lr=0.01, ridge=0.0))
+    W1, _ = ev.train_linear_classifiers(Xd, T, ev.ClassifierProtocol(epochs=30, lr=0.01, ridge=0.1))
     assert float(W1.norm()) < 0.8 * float(W0.norm())
 
 
@@ -219,4 +219,17 @@ def test_divergence_is_reported():
     draws = ev.sample_draws(y, 5, n_draws=1)
     with pytest.raises(FloatingPointError, match="diverged"):
         ev.linear_classifier(X * 1e3, y, X, y, draws,
-                             protocol=ev.ClassifierProtocol(output="linear", lr=10.0, epochs=50, batch_size=5))
+                             protocol=ev.ClassifierProtocol(output="linear", lr=1.0, epochs=50, batch_size=5))
+
+
+def test_methods_batched_together_equal_one_by_one():
+    X, y = _separable(300)
+    draws = ev.sample_draws(y, 10, n_draws=2, seed=0)
+    proto = ev.ClassifierProtocol(epochs=10, lr=0.01)
+    feats = {"a": (X, X), "b": (X * 0.5 + 1, X * 0.5 + 1), "c3": (torch.cat([X, X[:, :1]], 1),) * 2}
+    together = ev.linear_classifiers(feats, y, y, draws, protocol=proto)
+    assert list(together) == ["a", "b", "c3"]
+    for name, (tr, te) in feats.items():
+        alone = ev.linear_classifier(tr, y, te, y, draws, protocol=proto)
+        assert alone["test_errors"] == pytest.approx(together[name]["test_errors"], abs=1e-9)
+        assert alone["train_errors"] == pytest.approx(together[name]["train_errors"], abs=1e-9)
