@@ -210,3 +210,14 @@ def test_sweep_pictures_and_widget_headless():
     box = sp.sweep_explorer(s)
     assert isinstance(box, W.VBox)
     box.children[0].value = 0.05  # redraw for another alpha_s: must not raise
+
+
+def test_paper_points_are_the_papers():
+    from sesmlib.paper import ALPHAS, FIGURE1
+
+    for q in (5, 256):
+        pts = sp.PAPER_SESM_RATE_DISTORTION[q]
+        assert len(pts) == len(ALPHAS)
+        assert [b for b, _ in pts] == FIGURE1["panel_c"]["sesm"][str(q)]["bits_per_pixel"]
+        assert [r for _, r in pts] == FIGURE1["panel_c"]["sesm"][str(q)]["rmse"]
+    assert sp.PAPER_SESM_RATE_DISTORTION[5][2] == (0.19, 0.224)  # alpha_s = 0.2, 5 levels

@@ -25,6 +25,7 @@ from typing import Any, Mapping
 import torch
 
 from .._utils import check_nonnegative, check_positive_int
+from ..paper import FIGURE1 as _FIGURE1
 
 __all__ = [
     "PENALTIES",
@@ -41,11 +42,10 @@ __all__ = [
 ]
 
 #: The paper's SESM points of Fig. 1-C (test set), (bits per pixel, RMSE) for alpha_s =
-#: 1, 0.5, 0.2, 0.1, 0.05 in that order, per number of quantisation bins; digitised from
-#: the figure's vector drawing (about +-0.05 points; see shared/reference/sesm-paper.md).
+#: 1, 0.5, 0.2, 0.1, 0.05 in that order, per number of quantisation levels, taken from
+#: :data:`sesmlib.paper.FIGURE1` (digitised from the figure, about +-0.05 points).
 PAPER_SESM_RATE_DISTORTION: dict[int, list[tuple[float, float]]] = {
-    5: [(0.09, 0.292), (0.13, 0.259), (0.19, 0.224), (0.23, 0.208), (0.29, 0.198)],
-    256: [(0.35, 0.289), (0.38, 0.255), (0.57, 0.219), (0.74, 0.202), (0.94, 0.191)],
+    int(q): list(zip(v["bits_per_pixel"], v["rmse"])) for q, v in _FIGURE1["panel_c"]["sesm"].items()
 }
 
 # key -> label drawn in the legend. Every penalty is per code unit and scaled by alpha_s.
