@@ -18,8 +18,9 @@ minimises instead of the negative log-likelihood. Everything here works on a *gr
 latent (a 1-D angle, or any flattened grid), where integrals are sums computed stably by
 log-sum-exp, and on a grid of the plane, where energy surfaces can be drawn.
 
-The module also holds the toy data (points near an ellipse) and two toy energies with
-parameters ``W`` used by notebooks 01-03:
+The module also holds the toy data (points near an ellipse, :func:`ellipse_data`; small
+clusters on a circle, :func:`blob_data`) and two toy energies with parameters ``W`` used by
+notebooks 01-03:
 
 - :class:`EllipseEnergy`, a decoder-only energy ``||Y - c - A u(z)||^2`` with ``z`` an angle.
   Its partition function does not depend on ``W``: it cannot collapse.

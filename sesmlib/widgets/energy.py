@@ -127,8 +127,11 @@ def beta_explorer(model: en.EllipseEnergy, Y: torch.Tensor | None = None, *, bet
     --------
     >>> import matplotlib; matplotlib.use("Agg")
     >>> from sesmlib.energy import EllipseEnergy
-    >>> box = beta_explorer(EllipseEnergy(), n=21, n_z=32)  # doctest: +ELLIPSIS
-    ...
+    >>> import contextlib, io
+    >>> with contextlib.redirect_stdout(io.StringIO()):  # outside Jupyter the widget prints
+    ...     box = beta_explorer(EllipseEnergy(), n=21, n_z=32)
+    >>> type(box).__name__
+    'VBox'
     """
     import ipywidgets as W
     import matplotlib.pyplot as plt
@@ -306,8 +309,11 @@ def sesm_toy_explorer(alphas: Sequence[float] = (0.0, 0.02, 0.1, 0.3), gains: Se
     Examples
     --------
     >>> import matplotlib; matplotlib.use("Agg")
-    >>> box = sesm_toy_explorer(alphas=(0.0, 0.1), gains=(7.0,), epochs=2, n_points=50, n=11)  # doctest: +ELLIPSIS
-    active units ...
+    >>> import contextlib, io
+    >>> with contextlib.redirect_stdout(io.StringIO()):  # outside Jupyter the widget prints
+    ...     box = sesm_toy_explorer(alphas=(0.0, 0.1), gains=(7.0,), epochs=2, n_points=50, n=11)
+    >>> type(box).__name__
+    'VBox'
     """
     import ipywidgets as W
     import matplotlib.pyplot as plt
