@@ -203,8 +203,13 @@ def render_report(result: dict) -> str:
     add(f"- Linear classifier (every method, raw pixels included): {_compact(p)}; {cfg['n_draws']} draws per size "
         f"from the first {cfg['pool']} training digits (seed {cfg['draw_seed']}), shared by all methods.")
     add("")
-    add("Timings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in result["timings"].items())
-        + f". Models loaded from the cache: {result['models_cached']}.")
+    load = result["device"].get("load_average_1_5_15min")
+    add("Timings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in result["timings"].items() if k != "protocol_search")
+        + (f" (the protocol search, computed once and cached apart: {result['timings']['protocol_search']:.0f} s)"
+           if "protocol_search" in result["timings"] else "")
+        + f". Models loaded from the cache: {result['models_cached']}."
+        + (f" Machine load when the run ended (1/5/15-minute averages, {result['device'].get('cpu_count')} cores): "
+           f"{load[0]} / {load[1]} / {load[2]}: the machine was shared, so these are upper bounds." if load else ""))
     add("")
 
     # ---- goals
@@ -366,7 +371,7 @@ _WHY = {
     "pca_best_fine_worst_coarse": "PCA's numbers depend only on the data; a difference would come from the quantiser range.",
     "sesm_best_tradeoff": "the SESM training settings the paper leaves open (epochs, inference, learning-rate schedule) set how binary and how sparse our codes are, which moves the SESM points along both axes.",
     "features_beat_raw": "the classifier protocol is our reconstruction of the paper's short description (see the search above), and our SESM and RBM codes come from training settings the paper does not give; at 10/class the per-draw spread is 2-2.5 points.",
-    "rbm_competitive_few_labels": "the RBM's and SESM's codes come from our choice of training settings; at 10/class the spread over draws is 1-2 points.",
+    "rbm_competitive_few_labels": "the RBM's and SESM's codes come from training settings the paper does not give; at 10/class the spread over draws (the +/- above) is as large as the differences between methods.",
     "sesm_best_many_labels": "our SESM codes (settings chosen by the SESM engine, not the paper's unstated ones) are less binary and higher in entropy than the paper's; and our classifier fits 1000/class less than the paper's (training errors above), which costs most for sparse, small-norm codes.",
     "rbm_costs_more_entropy": "the entropy of our RBM and SESM codes depends on training settings the paper does not give.",
 }
