@@ -57,7 +57,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python -m sesmlib bench rbm
 
 figure1: $(VENV)/.installed
-	$(BIN)/python -m sesmlib reproduce figure1 --out figure1-out
+	$(BIN)/python -m sesmlib reproduce figure1 --out figure1-out --search --report docs/reproduction.md
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache

@@ -1,15 +1,17 @@
 """sesmlib: the library behind the SESM course-pack.
 
 Ranzato, Boureau and LeCun, "Sparse Feature Learning for Deep Belief Networks",
-NIPS 2007. One concept per module (see DESIGN notes in CONTRIBUTING.md):
+NIPS 2007. One concept per module (see CONTRIBUTING.md):
 
 - ``data``: MNIST from IDX files, image patches.
 - ``energy``: Gibbs distributions, free energies, toy energies in 2-D.
 - ``sesm``: the Sparse Encoding Symmetric Machine and its coordinate-descent training.
 - ``rbm``: Bernoulli RBM with CD-k, exact log Z and AIS.
 - ``pca``: the PCA baseline.
+- ``zoo``: trained SESM models cached for notebooks 04-07 and the Figure-1 run.
 - ``evaluate``: quantisation, entropy, RMSE, the linear-classifier protocol.
-- ``experiments``: the Figure-1 reproduction.
+- ``experiments``, ``report``, ``paper``: the Figure-1 reproduction, its generated report,
+  and the paper's numbers.
 - ``plotting``, ``widgets``, ``checks``, ``course``: pictures, explorers, exercise checks
   and the notebook build tool.
 
