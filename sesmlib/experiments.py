@@ -201,7 +201,12 @@ def _device_info(dev: torch.device) -> dict:
 # =============================================================================
 
 
-def _pca(X: torch.Tensor, cfg: dict, dev: torch.device):
+def trained_pca(X: torch.Tensor, cfg: dict, dev: torch.device):
+    """The Figure-1 PCA fitted on ``X`` (the first training digits), loaded from the model
+    cache when an identical configuration was fitted before.
+
+    Returns ``(pca, from_cache)``. ``cfg`` is ``figure1_config(...)["pca"]``.
+    """
     from .pca import PCA
 
     key = _utils.config_hash({"kind": "pca", "data": "mnist-train-first", "n_train": X.shape[0], **cfg})
@@ -216,7 +221,12 @@ def _pca(X: torch.Tensor, cfg: dict, dev: torch.device):
     return pca, False
 
 
-def _rbm(X: torch.Tensor, settings: dict, dev: torch.device, progress: bool):
+def trained_rbm(X: torch.Tensor, settings: dict, dev: torch.device, progress: bool = True):
+    """The Figure-1 RBM trained on ``X`` with ``settings`` (``figure1_config(...)["rbm"]``,
+    by default ``rbm.PAPER_SETTINGS``), loaded from the model cache when trained before.
+
+    Returns ``(rbm, from_cache)``.
+    """
     from .rbm import RBM, train_paper_rbm
 
     key = _utils.config_hash({"kind": "rbm", "data": "mnist-train-first", "n_train": X.shape[0], **settings})
@@ -436,10 +446,10 @@ def _compute(config: dict, dev: torch.device, quick: bool, progress: bool, sesm_
     timings["sesm_sweep"] = time.perf_counter() - t
     sesm_cached = all(r.cached for r in runs.values())
     t = time.perf_counter()
-    rbm, rbm_cached = _rbm(X_train, config["rbm"], dev, progress)
+    rbm, rbm_cached = trained_rbm(X_train, config["rbm"], dev, progress)
     timings["rbm"] = time.perf_counter() - t
     t = time.perf_counter()
-    pca, pca_cached = _pca(X_train, config["pca"], dev)
+    pca, pca_cached = trained_pca(X_train, config["pca"], dev)
     timings["pca"] = time.perf_counter() - t
 
     # ---- codes and decoders of every method
@@ -535,7 +545,7 @@ def _search(config: dict, dev: torch.device, progress: bool) -> tuple[list[dict]
     t0 = time.perf_counter()
     X_pool, y_pool = load_mnist("train", config["pool"])
     X_test, y_test = load_mnist("test", config["n_test"])
-    pca, _ = _pca(X_pool[: config["n_train"]], config["pca"], dev)
+    pca, _ = trained_pca(X_pool[: config["n_train"]], config["pca"], dev)
     Xp, Xt = X_pool.to(dev), X_test.to(dev)
     feats = {"raw": (Xp, Xt), "pca": (_encode_chunked(pca.code, Xp), pca.code(Xt))}
     proto = ev.ClassifierProtocol(**{**config["protocol"], "targets": tuple(config["protocol"]["targets"])})
