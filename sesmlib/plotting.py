@@ -118,6 +118,16 @@ def _axes(ax, figsize):
     return ax
 
 
+def _show_grid(grid: np.ndarray, ax, figsize, title: str | None):
+    """Draw a grid image in [0, 1] in gray on ``ax`` (a new figure when None); returns the Axes."""
+    ax = _axes(ax, figsize)
+    ax.imshow(grid, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title)
+    return ax
+
+
 def show_filters(W, *, shape=(28, 28), ncols: int | None = None, normalize: str = "each", ax=None, title: str | None = None, figsize=(8, 8)):
     """Show the filters (columns of ``W``) as one grid; returns the matplotlib Axes.
 
@@ -127,12 +137,7 @@ def show_filters(W, *, shape=(28, 28), ncols: int | None = None, normalize: str 
     >>> matplotlib.use("Agg")
     >>> ax = show_filters(torch.randn(784, 16), title="random filters")
     """
-    ax = _axes(ax, figsize)
-    ax.imshow(filter_grid(W, shape=shape, ncols=ncols, normalize=normalize), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
-    ax.set_axis_off()
-    if title:
-        ax.set_title(title)
-    return ax
+    return _show_grid(filter_grid(W, shape=shape, ncols=ncols, normalize=normalize), ax, figsize, title)
 
 
 def show_images(images, *, shape=None, ncols: int | None = None, normalize: str | None = None, ax=None, title: str | None = None, figsize=(8, 8)):
@@ -144,12 +149,7 @@ def show_images(images, *, shape=None, ncols: int | None = None, normalize: str 
     >>> matplotlib.use("Agg")
     >>> ax = show_images(torch.rand(9, 784))
     """
-    ax = _axes(ax, figsize)
-    ax.imshow(image_grid(images, shape=shape, ncols=ncols, normalize=normalize), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
-    ax.set_axis_off()
-    if title:
-        ax.set_title(title)
-    return ax
+    return _show_grid(image_grid(images, shape=shape, ncols=ncols, normalize=normalize), ax, figsize, title)
 
 
 def show_reconstructions(originals, *reconstructions, labels=None, n: int = 10, shape=None, figsize=None):
