@@ -34,6 +34,7 @@ Measured on the paper's set-up (first 20000 MNIST digits, 200 units, g = 7) with
 from __future__ import annotations
 
 import copy
+import inspect
 import math
 import time
 import warnings
@@ -58,6 +59,7 @@ __all__ = [
     "fit_sweep",
     "default_lr",
     "default_momentum",
+    "fit_settings",
     "PAPER_ALPHAS",
 ]
 
@@ -1108,6 +1110,43 @@ def default_momentum(batch_size: int) -> float:
     (0.0, 0.9)
     """
     return 0.0 if batch_size == 1 else DEFAULT_MOMENTUM
+
+
+# Arguments of SESM.fit that do not change the trained model.
+_NOT_TRAINING_SETTINGS = ("progress", "callback")
+
+
+def fit_settings(**overrides) -> dict:
+    """Every training setting :meth:`SESM.fit` will use: its keyword defaults written out,
+    ``overrides`` applied, and ``lr=None`` / ``momentum=None`` resolved for the batch size
+    (:func:`default_lr`, :func:`default_momentum`). Caches key trained models on this, so a
+    change of a library default trains a new model instead of loading a stale one.
+
+    ``epochs`` (which has no default) is present only when given. An argument that
+    ``fit`` does not take raises TypeError naming it.
+
+    Examples
+    --------
+    >>> s = fit_settings(epochs=3)
+    >>> s["epochs"], s["batch_size"], s["lr"] == default_lr(1), "progress" in s
+    (3, 1, True, False)
+    """
+    params = {
+        name: p
+        for name, p in inspect.signature(SESM.fit).parameters.items()
+        if p.kind == p.KEYWORD_ONLY and name not in _NOT_TRAINING_SETTINGS
+    }
+    unknown = sorted(set(overrides) - set(params))
+    if unknown:
+        raise TypeError(f"unknown training setting(s) {', '.join(unknown)}; SESM.fit takes {', '.join(sorted(params))}")
+    out = {name: p.default for name, p in params.items() if p.default is not p.empty}
+    out.update(overrides)
+    out["batch_size"] = _utils.check_positive_int("batch_size", out["batch_size"])
+    if out["lr"] is None:
+        out["lr"] = default_lr(out["batch_size"])
+    if out["momentum"] is None:
+        out["momentum"] = default_momentum(out["batch_size"])
+    return out
 
 
 def fit_sweep(

@@ -23,7 +23,6 @@ configuration and a fingerprint of their training data, so a second run only loa
 from __future__ import annotations
 
 import hashlib
-import inspect
 import math
 from typing import Any, Callable, Sequence
 
@@ -126,21 +125,13 @@ def _model_params(model) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
 
 
 def _fit_settings(fit_kwargs: dict) -> dict:
-    """Every setting :meth:`SESM.fit` will use (its defaults written out, the learning rate
-    and momentum resolved for the batch size), for the cache key: a change of a library
-    default then trains a new model instead of loading a stale one."""
+    """Every setting :meth:`SESM.fit` will use (:func:`sesmlib.sesm.fit_settings`), for the
+    cache key, less ``seed`` (a key of its own) and ``monitor`` (changes no weight)."""
     from . import sesm as _sesm
 
-    skip = {"self", "X", "seed", "progress", "callback", "monitor"}  # seed: a key of its own
-    params = inspect.signature(_sesm.SESM.fit).parameters
-    out = {k: p.default for k, p in params.items() if k not in skip and p.default is not inspect.Parameter.empty}
-    out.update({k: v for k, v in fit_kwargs.items() if k not in skip})
-    batch = out.get("batch_size", 1)
-    if out.get("lr") is None and hasattr(_sesm, "default_lr"):
-        out["lr"] = _sesm.default_lr(batch)
-    if "momentum" in out and out["momentum"] is None and hasattr(_sesm, "default_momentum"):
-        out["momentum"] = _sesm.default_momentum(batch)
-    return {k: out[k] for k in sorted(out)}
+    skip = ("seed", "progress", "callback")  # not training settings, or a key of their own
+    out = _sesm.fit_settings(**{k: v for k, v in fit_kwargs.items() if k not in skip})
+    return {k: out[k] for k in sorted(out) if k not in ("seed", "monitor")}
 
 
 def _cached_fit(config: dict, make: Callable[[], Any], fit: Callable[[Any], Any], *, cache: bool, device) -> tuple[Any, Any]:

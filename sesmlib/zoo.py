@@ -23,7 +23,6 @@ serves at test time.
 """
 from __future__ import annotations
 
-import inspect
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -98,20 +97,6 @@ class Trained:
         return n / max(self.train_seconds, 1e-12)
 
 
-# Arguments of SESM.fit that are not training settings (never part of the cache key).
-_NOT_SETTINGS = ("self", "X", "progress", "callback")
-
-
-def _fit_defaults() -> dict:
-    """Every training setting :meth:`SESM.fit` takes, with its default value."""
-    sig = inspect.signature(_sesm.SESM.fit)
-    return {
-        name: p.default
-        for name, p in sig.parameters.items()
-        if name not in _NOT_SETTINGS and p.kind == p.KEYWORD_ONLY
-    }
-
-
 def sesm_config(
     alpha_s: float = 0.2,
     *,
@@ -148,21 +133,9 @@ def sesm_config(
         raise ValueError(f"n_train must be at most 60000 (the MNIST training set), got {n_train}")
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise TypeError(f"seed must be an int, got {seed!r}")
-    fit = _fit_defaults()
-    unknown = sorted(set(fit_settings) - set(fit))
-    if unknown:
-        raise TypeError(f"unknown training setting(s) {', '.join(unknown)}; SESM.fit takes {', '.join(sorted(fit))}")
-    fit.update(fit_settings)
-    fit["seed"] = seed
-    if "epochs" not in fit_settings:
-        fit["epochs"] = prof["epochs"]
+    fit = _sesm.fit_settings(**{"epochs": prof["epochs"], **fit_settings, "seed": seed})
     fit["epochs"] = _utils.check_positive_int("epochs", fit["epochs"])
-    fit["batch_size"] = _utils.check_positive_int("batch_size", fit["batch_size"])
-    if fit.get("lr") is None:
-        fit["lr"] = _sesm.default_lr(fit["batch_size"])
     fit["lr"] = _utils.check_nonnegative("lr", fit["lr"], positive=True)
-    if "momentum" in fit and fit["momentum"] is None and hasattr(_sesm, "default_momentum"):
-        fit["momentum"] = _sesm.default_momentum(fit["batch_size"])
     return {
         "zoo_version": _ZOO_VERSION,
         "data": "mnist-train-first",

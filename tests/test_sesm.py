@@ -421,3 +421,17 @@ def test_bench_cli_parses_and_measures(capsys):
     assert "--quality" in capsys.readouterr().out
     r = bench._minibatch(2, 16, torch.device("cpu"), steps=1)
     assert r["digits_s"] > 0 and r["gflops"] > 0 and 0 < r["roofline"] < 10
+
+
+def test_fit_settings_resolves_defaults_and_refuses_unknown_settings():
+    from sesmlib.sesm import default_lr, default_momentum, fit_settings
+
+    online, mini = fit_settings(epochs=2), fit_settings(epochs=2, batch_size=64)
+    assert online["lr"] == default_lr(1) and online["momentum"] == default_momentum(1)
+    assert mini["lr"] == default_lr(64) and mini["momentum"] == default_momentum(64)
+    assert "epochs" not in fit_settings() and "progress" not in online and "callback" not in online
+    assert fit_settings(epochs=2, lr=0.5)["lr"] == 0.5
+    with pytest.raises(TypeError, match="unknown training setting.*learning_rate"):
+        fit_settings(learning_rate=0.1)
+    with pytest.raises(ValueError, match="batch_size must be a positive integer"):
+        fit_settings(batch_size=0)
