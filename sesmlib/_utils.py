@@ -11,7 +11,7 @@ import os
 import tempfile
 import warnings
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import torch
 
@@ -131,6 +131,25 @@ def config_hash(config: dict) -> str:
     """A short stable hash of a JSON-able configuration, for cache file names."""
     blob = json.dumps(config, sort_keys=True, default=str).encode()
     return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def cached_model(kind: str, config: dict, load: Callable[[Path], Any], train: Callable[[], Any]) -> tuple[Any, bool]:
+    """The model that ``config`` names, from ``cache_dir("models")`` or freshly trained.
+
+    The file is ``{kind}-{config_hash(config)}.pt``. When it exists, ``load(path)`` reads it;
+    a damaged file (ValueError or OSError) is deleted and the model retrained, not fatal.
+    Otherwise ``train()`` makes the model, which is saved with its ``save(path)`` (atomic).
+    Returns ``(model, from_cache)``.
+    """
+    path = cache_dir("models") / f"{kind}-{config_hash(config)}.pt"
+    if path.is_file():
+        try:
+            return load(path), True
+        except (ValueError, OSError):
+            path.unlink(missing_ok=True)
+    model = train()
+    model.save(path)
+    return model, False
 
 
 # --------------------------------------------------------------------------- progress

@@ -209,16 +209,11 @@ def trained_pca(X: torch.Tensor, cfg: dict, dev: torch.device):
     """
     from .pca import PCA
 
-    key = _utils.config_hash({"kind": "pca", "data": "mnist-train-first", "n_train": X.shape[0], **cfg})
-    path = _utils.cache_dir("models") / f"pca-{key}.pt"
-    if path.is_file():
-        try:
-            return PCA.load(path, device=dev), True
-        except ValueError:
-            pass
-    pca = PCA(cfg["n_components"], device=dev).fit(X.to(dev))
-    pca.save(path)
-    return pca, False
+    return _utils.cached_model(
+        "pca", {"kind": "pca", "data": "mnist-train-first", "n_train": X.shape[0], **cfg},
+        lambda path: PCA.load(path, device=dev),
+        lambda: PCA(cfg["n_components"], device=dev).fit(X.to(dev)),
+    )
 
 
 def trained_rbm(X: torch.Tensor, settings: dict, dev: torch.device, progress: bool = True):
@@ -229,16 +224,11 @@ def trained_rbm(X: torch.Tensor, settings: dict, dev: torch.device, progress: bo
     """
     from .rbm import RBM, train_paper_rbm
 
-    key = _utils.config_hash({"kind": "rbm", "data": "mnist-train-first", "n_train": X.shape[0], **settings})
-    path = _utils.cache_dir("models") / f"rbm-{key}.pt"
-    if path.is_file():
-        try:
-            return RBM.load(path, device=dev), True
-        except ValueError:
-            pass
-    rbm, _ = train_paper_rbm(X.to(dev), device=dev, progress=progress, **settings)
-    rbm.save(path)
-    return rbm, False
+    return _utils.cached_model(
+        "rbm", {"kind": "rbm", "data": "mnist-train-first", "n_train": X.shape[0], **settings},
+        lambda path: RBM.load(path, device=dev),
+        lambda: train_paper_rbm(X.to(dev), device=dev, progress=progress, **settings)[0],
+    )
 
 
 # =============================================================================

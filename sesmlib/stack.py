@@ -28,7 +28,8 @@ from typing import Any, Callable, Sequence
 
 import torch
 
-from ._utils import cache_dir, check_matrix, check_nonnegative, check_positive_int, config_hash
+from . import _utils
+from ._utils import check_matrix, check_nonnegative, check_positive_int
 
 __all__ = [
     "STAGE2_SETTINGS",
@@ -139,19 +140,22 @@ def _cached_fit(config: dict, make: Callable[[], Any], fit: Callable[[Any], Any]
 
     Returns ``(model, history)``; ``history`` is None for a model read from the cache.
     """
+    if not cache:
+        model = make()
+        return model, fit(model)
     SESM = _sesm_class()
-    config = {**config, "cache_version": _CACHE_VERSION}
-    path = cache_dir("models") / f"sesm-{config['kind']}-{config_hash(config)}.pt"
-    if cache and path.is_file():
-        try:
-            return SESM.load(path, device=device), None
-        except (ValueError, OSError):  # a damaged cache file is retrained, not fatal
-            path.unlink(missing_ok=True)
-    model = make()
-    history = fit(model)
-    if cache:
-        model.save(path)
-    return model, history
+    history = []
+
+    def train():
+        model = make()
+        history.append(fit(model))
+        return model
+
+    model, _ = _utils.cached_model(
+        f"sesm-{config['kind']}", {**config, "cache_version": _CACHE_VERSION},
+        lambda path: SESM.load(path, device=device), train,
+    )
+    return model, (history[0] if history else None)
 
 
 # ----------------------------------------------------------------- the two-layer stack
