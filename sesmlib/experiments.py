@@ -36,7 +36,7 @@ from typing import Callable
 import torch
 
 from . import __version__
-from . import _utils
+from . import _utils, profiles, store
 from . import evaluate as ev
 from . import paper as _paper
 from ._device import device as _pick_device
@@ -57,13 +57,6 @@ __all__ = [
 SCHEMA = "sesmlib-figure1-v1"
 # Bump when the meaning of a cached result changes (evaluation code, JSON layout).
 _RESULT_VERSION = 1
-
-_PROFILES = {
-    "full": {"n_train": 20000, "n_test": 10000, "pool": 60000, "sizes": [10, 100, 1000], "n_draws": 10,
-             "rbm_epochs": None, "classifier_epochs": None},
-    "quick": {"n_train": 2000, "n_test": 2000, "pool": 10000, "sizes": [10, 100], "n_draws": 2,
-              "rbm_epochs": 1, "classifier_epochs": 3},
-}
 
 #: Candidate classifier protocols tried on raw pixels and PCA (the "search" of the
 #: report). Each is (name, what it tests, ClassifierProtocol keyword arguments).
@@ -109,51 +102,57 @@ def figure1_config(*, quick: bool = False, seed: int = 0, protocol: ev.Classifie
     >>> c["n_train"], c["sizes"], c["sesm"]["alphas"]
     (2000, [10, 100], [1.0, 0.5, 0.2, 0.1, 0.05])
     """
-    from . import rbm as _rbm
     from . import zoo as _zoo
 
-    prof = _PROFILES["quick" if quick else "full"]
+    prof = profiles.get(quick)
     protocol = protocol or ev.PAPER_PROTOCOL
     if not isinstance(protocol, ev.ClassifierProtocol):
         raise TypeError(f"protocol must be a ClassifierProtocol, got {type(protocol).__name__}")
-    if quick and prof["classifier_epochs"]:
-        protocol = ev.ClassifierProtocol(**{**protocol.as_dict(), "epochs": prof["classifier_epochs"],
+    if quick and prof.classifier_epochs:
+        protocol = ev.ClassifierProtocol(**{**protocol.as_dict(), "epochs": prof.classifier_epochs,
                                             "targets": tuple(protocol.targets)})
     sesm_settings = dict(sesm_settings or {})
     sesm_cfgs = {str(a): _zoo.sesm_config(a, quick=quick, **sesm_settings) for a in _paper.ALPHAS}
-    rbm = dict(_rbm.PAPER_SETTINGS)
-    if prof["rbm_epochs"]:
-        rbm["epochs"] = prof["rbm_epochs"]
-    rbm.update(rbm_settings or {})
+    rbm_cfg = _zoo.rbm_config(quick=quick, **(rbm_settings or {}))
+    rbm = {"n_hidden": rbm_cfg["model"]["n_hidden"], **rbm_cfg["fit"]}
     return {
         "schema": SCHEMA,
         "result_version": _RESULT_VERSION,
         "profile": "quick" if quick else "full",
         "data": "MNIST: models on the first n_train training digits; classifier draws from the first `pool` training digits; test on the first n_test test digits",
-        "n_train": prof["n_train"],
-        "n_test": prof["n_test"],
-        "pool": prof["pool"],
+        "n_train": prof.n_train,
+        "n_test": prof.n_test,
+        "pool": prof.pool,
         "n_pixels": 784,
         "n_code": 200,
         "bins": list(_paper.BINS),
         "quantizer": {"mode": "levels", "sesm_rbm_range": [0.0, 1.0], "pca_range": "symmetric, +/- max |test code|"},
         "sigma": "paper",
-        "sizes": list(prof["sizes"]),
-        "n_draws": prof["n_draws"],
+        "sizes": list(prof.sizes),
+        "n_draws": prof.n_draws,
         "draw_seed": int(seed),
         "protocol": protocol.as_dict(),
         "sesm": {"alphas": list(_paper.ALPHAS), "settings": sesm_settings, "configs": sesm_cfgs},
         "rbm": rbm,
+        "rbm_config": rbm_cfg,
         "pca": {"n_components": 200},
+        "pca_config": _zoo.pca_config(quick=quick),
     }
 
 
-def _result_path(config: dict) -> Path:
-    return _utils.cache_dir("figure1") / f"figure1-{_utils.config_hash(config)}.json"
+def _check_result(result) -> dict:
+    """A stored result, checked for the layout this code writes (any problem raises)."""
+    if not isinstance(result, dict) or result.get("schema") != SCHEMA:
+        raise ValueError("not a Figure-1 result of this version")
+    for key in ("config", "method_order", "methods", "sigma", "paper", "timings"):
+        result[key]  # noqa: B018 (a KeyError marks a damaged result)
+    for name in result["method_order"]:
+        result["methods"][name]["classifier"]
+    return result
 
 
 def load_figure1(*, quick: bool = False, **config_kwargs) -> dict | None:
-    """The cached Figure-1 result for this configuration, or None when it was never run.
+    """The stored Figure-1 result for this configuration, or None when it was never run.
 
     Examples
     --------
@@ -161,14 +160,8 @@ def load_figure1(*, quick: bool = False, **config_kwargs) -> dict | None:
     >>> r is None or r["schema"] == "sesmlib-figure1-v1"   # doctest: +SKIP
     True
     """
-    path = _result_path(figure1_config(quick=quick, **config_kwargs))
-    if not path.is_file():
-        return None
-    try:
-        result = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError):
-        return None
-    return result if result.get("schema") == SCHEMA else None
+    entry = store.load("figure1", figure1_config(quick=quick, **config_kwargs), check=_check_result)
+    return None if entry is None else {**entry.value, "cached": True}
 
 
 def _versions() -> dict:
@@ -197,63 +190,16 @@ def _device_info(dev: torch.device) -> dict:
 
 
 # =============================================================================
-# Models (cached)
-# =============================================================================
-
-
-def trained_pca(X: torch.Tensor, cfg: dict, dev: torch.device):
-    """The Figure-1 PCA fitted on ``X`` (the first training digits), loaded from the model
-    cache when an identical configuration was fitted before.
-
-    Returns ``(pca, from_cache)``. ``cfg`` is ``figure1_config(...)["pca"]``.
-    """
-    from .pca import PCA
-
-    return _utils.cached_model(
-        "pca", {"kind": "pca", "data": "mnist-train-first", "n_train": X.shape[0], **cfg},
-        lambda path: PCA.load(path, device=dev),
-        lambda: PCA(cfg["n_components"], device=dev).fit(X.to(dev)),
-    )
-
-
-def trained_rbm(X: torch.Tensor, settings: dict, dev: torch.device, progress: bool = True):
-    """The Figure-1 RBM trained on ``X`` with ``settings`` (``figure1_config(...)["rbm"]``,
-    by default ``rbm.PAPER_SETTINGS``), loaded from the model cache when trained before.
-
-    Returns ``(rbm, from_cache)``.
-    """
-    from .rbm import RBM, train_paper_rbm
-
-    return _utils.cached_model(
-        "rbm", {"kind": "rbm", "data": "mnist-train-first", "n_train": X.shape[0], **settings},
-        lambda path: RBM.load(path, device=dev),
-        lambda: train_paper_rbm(X.to(dev), device=dev, progress=progress, **settings)[0],
-    )
-
-
-# =============================================================================
 # Evaluation
 # =============================================================================
 
 
-def _quant_metrics(codes, decode: Callable, lo: float, hi: float, Y: torch.Tensor, bins) -> dict:
-    """Bits per pixel and RMSE (both sigma readings) from the quantised test codes."""
-    out = {}
-    sig_paper, sig_std = ev.sigma_of(Y, "paper"), ev.sigma_of(Y, "std")
-    for Q in bins:
-        q = ev.quantize(codes, Q, lo, hi)
-        Y_hat = decode(q.value)  # (P, N)
-        r_abs = ev.rmse(Y, Y_hat, sigma=1.0)
-        out[str(Q)] = {
-            "bits_per_pixel": ev.bits_per_pixel(q.index, Q, Y.shape[1]),
-            "entropy_bits": ev.entropy_bits(q.index, Q),
-            "rmse": r_abs / sig_paper,
-            "rmse_std": r_abs / sig_std,
-            "rmse_abs": r_abs,
-        }
-    Y_hat = decode(codes)
-    r_abs = ev.rmse(Y, Y_hat, sigma=1.0)
-    out["unquantized"] = {"rmse": r_abs / sig_paper, "rmse_std": r_abs / sig_std, "rmse_abs": r_abs}
+def _quant_metrics(model, Y: torch.Tensor, codes: torch.Tensor, code_range, bins) -> dict:
+    """Bits per pixel and RMSE (both sigma readings) from the quantised test codes, and
+    the RMSE of the unquantised reconstruction."""
+    rd = ev.rate_distortion(model, Y, bins, code_range, codes=codes)
+    out = {str(Q): {k: v for k, v in p._asdict().items() if k != "levels"} for Q, p in rd.items()}
+    out["unquantized"] = ev.rmse_readings(Y, model.decode_code(codes))
     return out
 
 
@@ -266,7 +212,7 @@ def _pca_modes(pca, Y: torch.Tensor, bins) -> dict:
         for Q in bins:
             q = ev.quantize(C, Q, lo, hi, mode=mode)
             out[f"{mode}-{Q}"] = {"bits_per_pixel": ev.bits_per_pixel(q.index, Q, Y.shape[1]),
-                                  "rmse_abs": ev.rmse(Y, pca.decode(q.value), sigma=1.0)}
+                                  "rmse_abs": ev.rmse(Y, pca.decode_code(q.value), sigma=1.0)}
     return out
 
 
@@ -393,25 +339,13 @@ def figure1(
     config = figure1_config(quick=quick, seed=seed, protocol=protocol, sesm_settings=sesm_settings,
                             rbm_settings=rbm_settings)
     dev = _pick_device(device)
-    path = _result_path(config)
-    result = None
-    if use_cache and path.is_file():
-        try:
-            result = json.loads(path.read_text())
-            if result.get("schema") != SCHEMA or result.get("config") != json.loads(json.dumps(config)):
-                result = None
-        except (OSError, json.JSONDecodeError):
-            result = None
-    if result is None:
-        result = _compute(config, dev, quick, progress, sesm_settings)
-        _utils.atomic_write_bytes(path, json.dumps(result, indent=1, sort_keys=True).encode())
-        result["cached"] = False
-    else:
-        result["cached"] = True
-    if search and not result.get("protocol_search"):
-        result["protocol_search"], result["timings"]["protocol_search"] = _search(config, dev, progress)
-        saved = {k: v for k, v in result.items() if k != "cached"}
-        _utils.atomic_write_bytes(path, json.dumps(saved, indent=1, sort_keys=True).encode())
+    entry = store.fetch("figure1", config, lambda: (_compute(config, dev, quick, progress, sesm_settings), {}),
+                        retrain=not use_cache, check=_check_result)
+    result = {**entry.value, "cached": entry.cached}
+    if search:
+        rows, seconds = _search(config, dev, progress)
+        result["protocol_search"] = rows
+        result["timings"] = {**result["timings"], "protocol_search": seconds}
     if out is not None:
         _write_outputs(result, Path(out))
     return result
@@ -436,10 +370,12 @@ def _compute(config: dict, dev: torch.device, quick: bool, progress: bool, sesm_
     timings["sesm_sweep"] = time.perf_counter() - t
     sesm_cached = all(r.cached for r in runs.values())
     t = time.perf_counter()
-    rbm, rbm_cached = trained_rbm(X_train, config["rbm"], dev, progress)
+    rbm_run = _zoo.trained_rbm(quick=quick, device=dev, progress=progress, settings=_rbm_settings(config))
+    rbm, rbm_cached = rbm_run.model, rbm_run.cached
     timings["rbm"] = time.perf_counter() - t
     t = time.perf_counter()
-    pca, pca_cached = trained_pca(X_train, config["pca"], dev)
+    pca_run = _zoo.trained_pca(quick=quick, device=dev)
+    pca, pca_cached = pca_run.model, pca_run.cached
     timings["pca"] = time.perf_counter() - t
 
     # ---- codes and decoders of every method
@@ -451,17 +387,13 @@ def _compute(config: dict, dev: torch.device, quick: bool, progress: bool, sesm_
         m = run.model
         name = f"sesm_{a:g}"
         order.append(name)
-        methods[name] = {"label": f"SESM alpha_s={a:g}", "kind": "sesm", "alpha_s": a,
-                         "code": m.code, "decode": (lambda q, m=m: q @ m.W.T + m.b_dec), "range": (0.0, 1.0),
+        methods[name] = {"label": f"SESM alpha_s={a:g}", "kind": "sesm", "alpha_s": a, "model": m, "range": (0.0, 1.0),
                          "train_history": {k: run.history.get(k) for k in ("loss", "active", "time") if k in run.history},
                          "cached_model": run.cached}
-    methods["rbm"] = {"label": "RBM", "kind": "rbm", "code": rbm.code, "decode": rbm.decode, "range": (0.0, 1.0),
-                      "cached_model": rbm_cached}
-    methods["pca"] = {"label": "PCA", "kind": "pca", "code": pca.code, "decode": pca.decode, "range": None,
-                      "cached_model": pca_cached}
+    methods["rbm"] = {"label": "RBM", "kind": "rbm", "model": rbm, "range": (0.0, 1.0), "cached_model": rbm_cached}
+    methods["pca"] = {"label": "PCA", "kind": "pca", "model": pca, "range": "symmetric", "cached_model": pca_cached}
     order += ["rbm", "pca", "raw"]
-    methods["raw"] = {"label": "raw pixels", "kind": "raw", "code": lambda V: V, "decode": None, "range": None,
-                      "cached_model": True}
+    methods["raw"] = {"label": "raw pixels", "kind": "raw", "model": None, "range": None, "cached_model": True}
 
     # ---- quantisation, entropy, RMSE
     t = time.perf_counter()
@@ -469,13 +401,14 @@ def _compute(config: dict, dev: torch.device, quick: bool, progress: bool, sesm_
     with torch.no_grad():
         for name in _utils.progress(order, enable=progress, desc="codes + entropy/RMSE"):
             m = methods[name]
-            codes_test[name] = m["code"](Yt)  # (P_test, d)
-            codes_pool[name] = _encode_chunked(m["code"], Xp)  # (P_pool, d)
-            if m["decode"] is None:
+            if m["model"] is None:  # raw pixels: the pixels are the code
+                codes_test[name], codes_pool[name] = Yt, Xp
                 continue
-            lo, hi = m["range"] or ev.symmetric_range(codes_test[name])
+            codes_test[name] = m["model"].code(Yt)  # (P_test, d)
+            codes_pool[name] = _encode_chunked(m["model"].code, Xp)  # (P_pool, d)
+            lo, hi = ev.symmetric_range(codes_test[name]) if m["range"] == "symmetric" else m["range"]
             m["quant_range"] = [lo, hi]
-            m["quant"] = _quant_metrics(codes_test[name], m["decode"], lo, hi, Yt, config["bins"])
+            m["quant"] = _quant_metrics(m["model"], Yt, codes_test[name], m["range"], config["bins"])
             m["active_fraction"] = float((codes_test[name] > 0.5).float().mean()) if m["kind"] != "pca" else None
     timings["quantization"] = time.perf_counter() - t
 
@@ -495,7 +428,7 @@ def _compute(config: dict, dev: torch.device, quick: bool, progress: bool, sesm_
              "mean_pixel_std": float(Yd.std(0).mean()), "rms_pixel_std": float(Yd.var(0).mean().sqrt()),
              "train_std": float(X_train.double().std())}
     for m in methods.values():
-        for k in ("code", "decode", "range"):
+        for k in ("model", "range"):
             m.pop(k, None)
     timings["total"] = time.perf_counter() - t_start
     result = {
@@ -524,26 +457,35 @@ def _search(config: dict, dev: torch.device, progress: bool) -> tuple[list[dict]
     the rows and the seconds the search took when it was computed."""
     from .data import load_mnist
 
-    key = _utils.config_hash({"config": config, "candidates": SEARCH_CANDIDATES})
-    path = _utils.cache_dir("figure1") / f"search-{key}.json"
-    if path.is_file():
-        try:
-            stored = json.loads(path.read_text())
-            return stored["rows"], stored["seconds"]
-        except (OSError, json.JSONDecodeError, KeyError, TypeError):
-            pass
-    t0 = time.perf_counter()
-    X_pool, y_pool = load_mnist("train", config["pool"])
-    X_test, y_test = load_mnist("test", config["n_test"])
-    pca, _ = trained_pca(X_pool[: config["n_train"]], config["pca"], dev)
-    Xp, Xt = X_pool.to(dev), X_test.to(dev)
-    feats = {"raw": (Xp, Xt), "pca": (_encode_chunked(pca.code, Xp), pca.code(Xt))}
-    proto = ev.ClassifierProtocol(**{**config["protocol"], "targets": tuple(config["protocol"]["targets"])})
-    rows = protocol_search(feats, y_pool, y_test, config["sizes"], config["n_draws"], config["draw_seed"],
-                           progress=progress, chosen=proto)
-    seconds = time.perf_counter() - t0
-    _utils.atomic_write_bytes(path, json.dumps({"rows": rows, "seconds": seconds}, indent=1).encode())
-    return rows, seconds
+    key = {"config": config, "candidates": SEARCH_CANDIDATES}
+
+    def make():
+        from . import zoo as _zoo
+
+        t0 = time.perf_counter()
+        X_pool, y_pool = load_mnist("train", config["pool"])
+        X_test, y_test = load_mnist("test", config["n_test"])
+        pca = _zoo.trained_pca(device=dev, n_train=config["pca_config"]["n_train"]).model
+        Xp, Xt = X_pool.to(dev), X_test.to(dev)
+        feats = {"raw": (Xp, Xt), "pca": (_encode_chunked(pca.code, Xp), pca.code(Xt))}
+        proto = ev.ClassifierProtocol(**{**config["protocol"], "targets": tuple(config["protocol"]["targets"])})
+        rows = protocol_search(feats, y_pool, y_test, config["sizes"], config["n_draws"], config["draw_seed"],
+                               progress=progress, chosen=proto)
+        return {"rows": rows, "seconds": time.perf_counter() - t0}, {}
+
+    def check(v):
+        if not isinstance(v["rows"], list) or not isinstance(v["seconds"], float):
+            raise ValueError("not a protocol search")
+        return v
+
+    stored = store.fetch("figure1-search", key, make, check=check).value
+    return stored["rows"], stored["seconds"]
+
+
+def _rbm_settings(config: dict):
+    from .rbm import RBMSettings
+
+    return RBMSettings(**config["rbm_config"]["fit"])
 
 
 def _encode_chunked(code: Callable, X: torch.Tensor, chunk: int = 10000) -> torch.Tensor:

@@ -24,6 +24,7 @@ from typing import Any, Mapping
 
 import torch
 
+from .. import evaluate
 from .._utils import check_nonnegative, check_positive_int
 from ..paper import FIGURE1 as _FIGURE1
 
@@ -33,7 +34,6 @@ __all__ = [
     "plot_penalties",
     "penalty_explorer",
     "code_histogram",
-    "rate_distortion",
     "sweep_summary",
     "plot_sweep_model",
     "plot_rate_distortion",
@@ -281,38 +281,6 @@ def code_histogram(codes: torch.Tensor, *, n_bins: int = 20) -> tuple[torch.Tens
     return torch.linspace(0.0, 1.0, n_bins + 1, dtype=torch.float64), counts / c.numel()
 
 
-def rate_distortion(model, X: torch.Tensor, n_bins: int, *, sigma: str | float = "paper") -> dict[str, float]:
-    """One point of the paper's Fig. 1-C for a SESM: the entropy of its quantised test
-    codes and the RMSE of the digits reconstructed from them (Section 4.1).
-
-    The feed-forward code ``l(f_enc(Y))`` is quantised uniformly into ``n_bins`` levels
-    over [0, 1] (:func:`sesmlib.evaluate.quantize`); the decoder gets the quantised values,
-    ``Y_hat = W c_q + b_dec`` (the decoder after its logistic, since c_q is already a code
-    value in [0, 1]); the entropy is :func:`sesmlib.evaluate.bits_per_pixel` and the error
-    :func:`sesmlib.evaluate.rmse` with the normaliser ``sigma``.
-
-    Returns
-    -------
-    dict with "bits_per_pixel" and "rmse" (floats).
-
-    Examples
-    --------
-    >>> from sesmlib.sesm import SESM
-    >>> rd = rate_distortion(SESM(784, 8, seed=0, device="cpu"), torch.rand(20, 784), 5)
-    >>> sorted(rd)
-    ['bits_per_pixel', 'rmse']
-    """
-    from .. import evaluate
-
-    with torch.no_grad():
-        q = evaluate.quantize(model.code(X), n_bins)  # index, value: (P, M)
-        Y_hat = q.value @ model.W.T + model.b_dec  # (P, N), the decoder on the quantised code
-    return {
-        "bits_per_pixel": evaluate.bits_per_pixel(q.index, n_bins, X.shape[1]),
-        "rmse": evaluate.rmse(X, Y_hat, sigma=sigma),
-    }
-
-
 def sweep_summary(
     models: Mapping[float, Any],
     X: torch.Tensor,
@@ -349,7 +317,7 @@ def sweep_summary(
         "originals", "reconstructions": (n_show, N) on the CPU, reconstructions
         f_dec(f_enc(Y)) clamped to [0, 1] for display;
         "bits_per_pixel", "rmse": dicts Q -> float, from the quantised code
-        (:func:`rate_distortion`).
+        (:func:`sesmlib.evaluate.rate_distortion`).
 
     Examples
     --------
@@ -371,8 +339,8 @@ def sweep_summary(
             codes = model.code(Xm)  # (P, M) in (0, 1)
             on = (codes > threshold).to(torch.float64)  # (P, M)
             Y = Xm[:n_show]
-            recon = model.decode(model.encode(Y)).clamp(0, 1)  # (n_show, N)
-        rd = {q: rate_distortion(model, Xm, q) for q in bins}
+            recon = model.reconstruct(Y).clamp(0, 1)  # (n_show, N)
+        rd = evaluate.rate_distortion(model, Xm, bins, (0.0, 1.0), codes=codes)  # Q -> RatePoint
         out[float(alpha)] = {
             "hist": code_histogram(codes, n_bins=hist_bins),
             "active": float(on.mean()),
@@ -380,8 +348,8 @@ def sweep_summary(
             "filters": model.W.detach().cpu(),
             "originals": Y.detach().cpu(),
             "reconstructions": recon.detach().cpu(),
-            "bits_per_pixel": {q: float(rd[q]["bits_per_pixel"]) for q in bins},
-            "rmse": {q: float(rd[q]["rmse"]) for q in bins},
+            "bits_per_pixel": {q: rd[q].bits_per_pixel for q in bins},
+            "rmse": {q: rd[q].rmse for q in bins},
         }
     return out
 
