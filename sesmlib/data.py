@@ -17,7 +17,8 @@ URLs, for a classroom mirror), then the public mirrors in ``MIRRORS``. Every dow
 bounded: a mirror is abandoned (and the next one tried) when it stalls for ``TIMEOUT``
 seconds, averages less than ``MIN_RATE`` bytes/s over ``RATE_WINDOW`` seconds, takes longer
 than ``DEADLINE`` seconds for one file, or sends more bytes than the file can hold
-(``SIZES``).
+(``SIZES``). Downloaded files get the permissions the umask allows (0644 under umask 022),
+so a shared folder filled by an instructor is readable by everyone.
 
 The checksum is computed once per file per process (about 20 ms for the training images);
 the parsed arrays are kept in a small in-process cache keyed by path, size and modification
@@ -349,6 +350,20 @@ def _max_body(size: int) -> int:
     return size + size // 1000 + 4096
 
 
+def _umask() -> int:
+    """The process umask, read without changing it where Linux reports it."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)  # elsewhere: read it by setting it, and put it straight back
+    os.umask(mask)
+    return mask
+
+
 def _mirror_list(given: list[str] | None = None) -> tuple[list[str], str]:
     """``(base URLs, the setting they come from)``: ``given`` (the --mirror flags), else
     ``$SESMLIB_MNIST_MIRRORS`` when set, else ``MIRRORS``. Each URL ends with ``/``.
@@ -403,7 +418,7 @@ def _fetch_one(
     Verification: the body length matches Content-Length, the gzip stream is complete and
     decompresses to no more than the known size, the sha256 of the payload matches
     ``SHA256[name]``, and the IDX header parses. Any failure removes the temporary file
-    and raises.
+    and raises; a good file gets the permissions the umask allows, then is renamed.
     """
     timeout = TIMEOUT if timeout is None else timeout
     min_rate = MIN_RATE if min_rate is None else min_rate
@@ -468,6 +483,7 @@ def _fetch_one(
         if name in SHA256:
             _check_sha(payload, SHA256[name], url)
         _check_mnist_array(_parse_idx(payload, url), name, url)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp made it 0600: readable as the umask allows
         os.replace(tmp, dest)
     except BaseException:
         tmp.unlink(missing_ok=True)

@@ -676,6 +676,23 @@ def test_env_mirrors(tmp_path, server, payloads, monkeypatch, quiet_fast):
     ]
 
 
+def test_downloaded_files_readable_as_umask_allows(tmp_path, server, payloads, monkeypatch, quiet_fast):
+    """0644 under umask 022 (a shared folder filled by an instructor is readable by the
+    students), 0664 under 002, 0600 under 077."""
+    monkeypatch.setattr(data, "MIRRORS", [_serve(server, "good", payloads)])
+    old = os.umask(0o022)
+    try:
+        for umask, mode in [(0o022, 0o644), (0o002, 0o664), (0o077, 0o600)]:
+            os.umask(umask)
+            folder = tmp_path / f"dl{umask:03o}"
+            load_mnist("test", root=folder)
+            for entry in files_in(folder):
+                got = (folder / entry).stat().st_mode & 0o777
+                assert got == mode, f"umask {umask:03o}: {entry} has mode {got:03o}, expected {mode:03o}"
+    finally:
+        os.umask(old)
+
+
 # ---------------------------------------------------------------------------------- CLI
 
 
