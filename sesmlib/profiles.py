@@ -53,7 +53,13 @@ class Profile:
     classifier_epochs: int | None
 
     def as_dict(self) -> dict:
-        """The profile as plain data."""
+        """The profile as plain data.
+
+        Examples
+        --------
+        >>> PROFILES["quick"].as_dict()["n_draws"]
+        2
+        """
         return asdict(self)
 
 
@@ -68,5 +74,11 @@ PROFILES: dict[str, Profile] = {
 
 
 def get(quick: bool = False) -> Profile:
-    """The quick profile when ``quick`` is true, else the full one."""
+    """The quick profile when ``quick`` is true, else the full one.
+
+    Examples
+    --------
+    >>> get(quick=True).name
+    'quick'
+    """
     return PROFILES["quick" if quick else "full"]

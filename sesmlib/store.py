@@ -279,6 +279,17 @@ def fetch(
         When a stored copy is damaged (naming its file; it is made again), and when the
         cache folder cannot be written (noticed before ``make`` runs; the object is then
         kept in memory only).
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from sesmlib.pca import PCA
+    >>> os.environ["SESMLIB_CACHE_DIR"] = tempfile.mkdtemp()
+    >>> key = {"model": {"n_components": 2, "n_features": 4, "dtype": "float32"}, "data": "rand(30, 4)"}
+    >>> import torch
+    >>> make = lambda: (PCA(2, device="cpu").fit(torch.rand(30, 4)), {})
+    >>> fetch("pca", key, make).cached, fetch("pca", key, make).cached
+    (False, True)
     """
     hit = None if retrain else load(kind, key, device=device, check=check)
     if hit is not None:

@@ -82,6 +82,12 @@ class Trained:
         The stored model file (None when the cache folder could not be written).
     cached : bool
         True when the model was read from the store, False when trained by this call.
+
+    Examples
+    --------
+    >>> run = trained_sesm(0.2, quick=True)                 # doctest: +SKIP
+    >>> run.n_train, run.config["fit"]["epochs"], run.cached  # doctest: +SKIP
+    (2000, 1, True)
     """
 
     model: object

@@ -58,6 +58,12 @@ class ClassifierProtocol:
         The step size of epoch e is ``lr * lr_decay**e``.
     targets : (float, float)
         The target values for "not this class" and "this class".
+
+    Examples
+    --------
+    >>> p = ClassifierProtocol(lr=0.001)
+    >>> p.epochs, p.batch_for(1000), p.as_dict()["targets"]
+    (100, 10, [0.0, 1.0])
     """
 
     output: str = "logistic"
