@@ -690,3 +690,21 @@ def test_grade_survives_submissions_that_raise_loop_or_are_not_json(tmp_path, ca
     assert by["carol", names[1]]["status"] == "not run" and "time limit" in by["carol", names[1]]["verdict"]
     assert all(by["dave", n]["status"] == "not run" and "not a readable notebook" in by["dave", n]["verdict"]
                for n in names)
+
+
+# ---------------------------------------------------------------------------- Makefile
+
+
+def test_make_help_lists_every_target():
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed on this machine")
+    import re
+
+    makefile = (course.REPO / "Makefile").read_text()
+    targets = re.findall(r"^([A-Za-z0-9_-]+):(?!=)", makefile, re.M)
+    assert {"lab", "test", "update", "progress", "grade", "notebooks", "execute", "help"} <= set(targets)
+    env = {k: v for k, v in os.environ.items() if k != "MAKEFLAGS"}
+    shown = subprocess.run(["make", "-s", "help"], cwd=course.REPO, capture_output=True, text=True, env=env,
+                           timeout=60).stdout
+    listed = re.findall(r"^\s*make (\S+)", shown, re.M)
+    assert sorted(listed) == sorted(targets), shown

@@ -298,15 +298,29 @@ def progress(paths: Iterable[Path] | None = None, *, root: Path | None = None, w
              log=_log_stderr) -> list[Row]:
     """Run student notebooks headless and return one :class:`Row` per exercise.
 
-    ``paths`` default to the working copies in ``work/``. Each notebook gets at most
+    ``paths`` are notebook files or the names (or numbers: ``03``) of working copies, by
+    default all the working copies in ``work/``. Each notebook gets at most
     ``time_limit`` seconds; up to ``jobs`` run at once (default: one per CPU core, at most 4).
     """
     root = Path(root or REPO)
     notebooks = root / "notebooks"
-    paths = [Path(p) for p in (paths or working_copies(Path(work or root / WORK_DIRNAME), notebooks))]
-    missing = [str(p) for p in paths if not p.is_file()]
-    if missing:
-        raise CourseError(f"no such notebook: {', '.join(missing)}")
+    copies = None
+    chosen = []
+    for p in paths or []:
+        p = Path(p)
+        if not p.is_file():  # a name or prefix of a working copy: 03, 03_sesm_derivation
+            if copies is None:
+                try:
+                    copies = working_copies(Path(work or root / WORK_DIRNAME), notebooks)
+                except CourseError:
+                    copies = []
+            hits = [c for c in copies if c.stem == p.name.removesuffix(".ipynb")] or \
+                   [c for c in copies if c.stem.startswith(p.name) and p.name]
+            if len(hits) != 1:
+                raise CourseError(f"no such notebook: {p} (give a path, or the name or number of a working copy)")
+            p = hits[0]
+        chosen.append(p)
+    paths = chosen or working_copies(Path(work or root / WORK_DIRNAME), notebooks)
     items = [(p.stem, p) for p in paths]
     return _run_rows(items, notebooks, time_limit=time_limit, jobs=jobs, profile_name=profile_name, log=log)
 
