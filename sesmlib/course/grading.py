@@ -365,10 +365,15 @@ def summary(rows: list[Row]) -> dict:
     return counts
 
 
-def table(rows: list[Row]) -> str:
-    """The rows as an aligned text table, then a one-line summary."""
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
+
+
+def table(rows: list[Row], width: int = 110) -> str:
+    """The rows as an aligned text table (verdicts cut at ``width`` characters; the JSON
+    keeps them whole), then a one-line summary."""
     head = ("notebook", "exercise", "status", "verdict")
-    data = [(r.notebook, r.exercise, r.status, r.verdict) for r in rows]
+    data = [(r.notebook, r.exercise, r.status, _clip(r.verdict, width)) for r in rows]
     widths = [max([len(head[k])] + [len(d[k]) for d in data]) for k in range(3)]
     lines = ["  ".join(h.ljust(w) for h, w in zip(head, widths + [0])).rstrip()]
     lines.append("  ".join("-" * w for w in widths + [len(head[3])]))
