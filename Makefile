@@ -67,7 +67,7 @@ grade: $(VENV)/.installed  ## grade a folder of submitted notebooks: make grade 
 	$(BIN)/python -m sesmlib.course grade $(DIR) --out $(or $(OUT),grades.csv)
 
 # The course website: executes the solutions (cached), renders them offline, checks links.
-book: $(VENV)/.installed-book
+book: $(VENV)/.installed-book  ## build the course website from the solutions (PROFILE=full to publish) and print where it is
 	$(BIN)/python book/build.py --profile $(PROFILE) --out $(BOOK_OUT)
 
 notebooks: $(VENV)/.installed  ## regenerate notebooks/ from solutions/ (FORCE=1: also files edited by hand, backed up in work/backups/)
