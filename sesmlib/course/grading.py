@@ -29,6 +29,7 @@ import json
 import math
 import os
 import re
+import subprocess
 import sys
 import tempfile
 import time
@@ -146,7 +147,9 @@ async def _execute(nb: dict, *, time_limit: float, env: dict) -> _Run:
                                 shutdown_kernel="immediate", startup_timeout=max(1, int(time_limit)),
                                 resources={"metadata": {"path": cwd}})
         try:
-            async with client.async_setup_kernel(env=env, cleanup_kc=True):
+            # the kernel's own chatter (start-up warnings) is not the student's business
+            async with client.async_setup_kernel(env=env, cleanup_kc=True, stdout=subprocess.DEVNULL,
+                                                 stderr=subprocess.DEVNULL):
                 for i, cell in enumerate(node.cells[: last + 1]):
                     if cell.cell_type != "code" or _SKIP_TAGS & set(cell.get("metadata", {}).get("tags", [])):
                         continue
