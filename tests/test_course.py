@@ -444,6 +444,18 @@ def test_setup_copies_what_is_missing_and_never_overwrites(repo, capsys):
     assert work.read_bytes() == mine
 
 
+def test_setup_carries_answers_written_in_notebooks_over_to_work(repo):
+    """A student who wrote in notebooks/ before work/ existed keeps those answers."""
+    course.build(repo / "solutions", repo / "notebooks")
+    hand_edit(repo / "notebooks" / "00_start_here.ipynb")
+    edited = (repo / "notebooks" / "00_start_here.ipynb").read_bytes()
+    course.setup_work(repo / "notebooks", repo / "work")
+    assert (repo / "work" / "00_start_here.ipynb").read_bytes() == edited
+    assert course.build(repo / "solutions", repo / "notebooks", force=True)  # now safe to restore
+    course.build(repo / "solutions", repo / "notebooks", force=True)
+    assert (repo / "work" / "00_start_here.ipynb").read_bytes() == edited
+
+
 def test_a_student_filling_in_work_leaves_the_checks_of_make_test_green(repo, capsys):
     """`make test` checks notebooks/ and solutions/, never work/: a student's answers there
     change nothing it checks, and no build touches them."""
@@ -690,3 +702,21 @@ def test_grade_survives_submissions_that_raise_loop_or_are_not_json(tmp_path, ca
     assert by["carol", names[1]]["status"] == "not run" and "time limit" in by["carol", names[1]]["verdict"]
     assert all(by["dave", n]["status"] == "not run" and "not a readable notebook" in by["dave", n]["verdict"]
                for n in names)
+
+
+# ---------------------------------------------------------------------------- Makefile
+
+
+def test_make_help_lists_every_target():
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed on this machine")
+    import re
+
+    makefile = (course.REPO / "Makefile").read_text()
+    targets = re.findall(r"^([A-Za-z0-9_-]+):(?!=)", makefile, re.M)
+    assert {"lab", "test", "update", "progress", "grade", "notebooks", "execute", "help"} <= set(targets)
+    env = {k: v for k, v in os.environ.items() if k != "MAKEFLAGS"}
+    shown = subprocess.run(["make", "-s", "help"], cwd=course.REPO, capture_output=True, text=True, env=env,
+                           timeout=60).stdout
+    listed = re.findall(r"^\s*make (\S+)", shown, re.M)
+    assert sorted(listed) == sorted(targets), shown

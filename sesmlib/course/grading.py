@@ -29,6 +29,7 @@ import json
 import math
 import os
 import re
+import subprocess
 import sys
 import tempfile
 import time
@@ -146,7 +147,9 @@ async def _execute(nb: dict, *, time_limit: float, env: dict) -> _Run:
                                 shutdown_kernel="immediate", startup_timeout=max(1, int(time_limit)),
                                 resources={"metadata": {"path": cwd}})
         try:
-            async with client.async_setup_kernel(env=env, cleanup_kc=True):
+            # the kernel's own chatter (start-up warnings) is not the student's business
+            async with client.async_setup_kernel(env=env, cleanup_kc=True, stdout=subprocess.DEVNULL,
+                                                 stderr=subprocess.DEVNULL):
                 for i, cell in enumerate(node.cells[: last + 1]):
                     if cell.cell_type != "code" or _SKIP_TAGS & set(cell.get("metadata", {}).get("tags", [])):
                         continue
@@ -298,15 +301,29 @@ def progress(paths: Iterable[Path] | None = None, *, root: Path | None = None, w
              log=_log_stderr) -> list[Row]:
     """Run student notebooks headless and return one :class:`Row` per exercise.
 
-    ``paths`` default to the working copies in ``work/``. Each notebook gets at most
+    ``paths`` are notebook files or the names (or numbers: ``03``) of working copies, by
+    default all the working copies in ``work/``. Each notebook gets at most
     ``time_limit`` seconds; up to ``jobs`` run at once (default: one per CPU core, at most 4).
     """
     root = Path(root or REPO)
     notebooks = root / "notebooks"
-    paths = [Path(p) for p in (paths or working_copies(Path(work or root / WORK_DIRNAME), notebooks))]
-    missing = [str(p) for p in paths if not p.is_file()]
-    if missing:
-        raise CourseError(f"no such notebook: {', '.join(missing)}")
+    copies = None
+    chosen = []
+    for p in paths or []:
+        p = Path(p)
+        if not p.is_file():  # a name or prefix of a working copy: 03, 03_sesm_derivation
+            if copies is None:
+                try:
+                    copies = working_copies(Path(work or root / WORK_DIRNAME), notebooks)
+                except CourseError:
+                    copies = []
+            hits = [c for c in copies if c.stem == p.name.removesuffix(".ipynb")] or \
+                   [c for c in copies if c.stem.startswith(p.name) and p.name]
+            if len(hits) != 1:
+                raise CourseError(f"no such notebook: {p} (give a path, or the name or number of a working copy)")
+            p = hits[0]
+        chosen.append(p)
+    paths = chosen or working_copies(Path(work or root / WORK_DIRNAME), notebooks)
     items = [(p.stem, p) for p in paths]
     return _run_rows(items, notebooks, time_limit=time_limit, jobs=jobs, profile_name=profile_name, log=log)
 
@@ -351,10 +368,15 @@ def summary(rows: list[Row]) -> dict:
     return counts
 
 
-def table(rows: list[Row]) -> str:
-    """The rows as an aligned text table, then a one-line summary."""
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
+
+
+def table(rows: list[Row], width: int = 110) -> str:
+    """The rows as an aligned text table (verdicts cut at ``width`` characters; the JSON
+    keeps them whole), then a one-line summary."""
     head = ("notebook", "exercise", "status", "verdict")
-    data = [(r.notebook, r.exercise, r.status, r.verdict) for r in rows]
+    data = [(r.notebook, r.exercise, r.status, _clip(r.verdict, width)) for r in rows]
     widths = [max([len(head[k])] + [len(d[k]) for d in data]) for k in range(3)]
     lines = ["  ".join(h.ljust(w) for h, w in zip(head, widths + [0])).rstrip()]
     lines.append("  ".join("-" * w for w in widths + [len(head[3])]))
