@@ -7,7 +7,7 @@ NIPS 2007. One concept per module (see CONTRIBUTING.md):
 - ``energy``: Gibbs distributions, free energies, toy energies in 2-D.
 - ``sesm``: the Sparse Encoding Symmetric Machine and its coordinate-descent training.
 - ``rbm``: Bernoulli RBM with CD-k, exact log Z and AIS. ``pca``: the PCA baseline.
-- ``stack``, ``patches``: a second SESM stage on first-stage codes; SESM on image patches.
+- ``stack``, ``natural``: a second SESM stage on first-stage codes; SESM on image patches.
 - ``store``: every trained model and computed result, kept in the cache folder;
   ``zoo``: the trained MNIST models that notebooks 04-07 and Figure 1 share;
   ``profiles``: the quick and full sizes.

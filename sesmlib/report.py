@@ -10,6 +10,7 @@ Nothing in the report is typed by hand. Regenerate it with::
 from __future__ import annotations
 
 import math
+from functools import partial
 from pathlib import Path
 
 from . import _utils
@@ -20,6 +21,11 @@ __all__ = ["write_report", "render_report", "verdicts", "panel_c_gaps", "goals"]
 
 def _f(x, nd=2):
     return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{nd}f}"
+
+
+def _err(result: Figure1Result, method, size) -> float:
+    """The mean test error (%) of a method at a size."""
+    return result.error(method, size).mean
 
 
 def _interp(x, xs, ys):
@@ -73,8 +79,7 @@ def verdicts(result: Figure1Result) -> list[dict]:
     def add(key, ok, evidence):
         out.append({"key": key, "claim": text.get(key, key), "confirmed": ok, "evidence": evidence})
 
-    def err(m, s):
-        return result.error(m, s).mean
+    err = partial(_err, result)  # err(method, size): mean test error in %
 
     # 1. robustness to quantisation: relative RMSE increase from 256 to 5 levels
     rel = {m: result.rmse(m, 5) / result.rmse(m, 256) - 1 for m in coded}
@@ -142,10 +147,7 @@ def goals(result: Figure1Result) -> list[dict]:
     """
     sn = result.sesm
     rbm, pca, raw = (result.method(n) for n in ("rbm", "pca", "raw"))
-
-    def err(m, s):
-        return result.error(m, s).mean
-
+    err = partial(_err, result)  # err(method, size): mean test error in %
     rows = []
     for m in (raw, pca):
         for s in result.sizes:

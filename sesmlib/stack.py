@@ -1,30 +1,27 @@
-"""Going deeper: a second SESM stage on first-stage codes, and SESM on natural image patches.
+"""Going deeper: a second SESM stage trained on the first stage's codes.
 
 Ranzato, Boureau and LeCun, "Sparse Feature Learning for Deep Belief Networks", NIPS 2007,
-Section 5 (notebook ``07_going_deeper``):
+Section 5.1.1 (notebook ``07_going_deeper``; Section 5.2, natural image patches, is
+:mod:`sesmlib.natural`):
 
-- **5.1.1, a two-layer stack.** A second SESM with 10 code units and alpha_s = 1 is trained
+- A second SESM with 10 code units and alpha_s = 1 is trained
   on the first stage's codes *after the logistic*, l(f_enc1(Y)), of the 20000 training
   digits. Its filters, back-projected to the pixels through both decoders, look like digit
   prototypes although no label was used (Fig. 1-G); some initialisations find two kinds of
   "9" and no "4". :func:`fit_second_stage`, :func:`fit_second_stage_seeds`,
   :func:`back_project` and :func:`unit_digit_table` (labels used only to *describe* the
   units, never to train them).
-- **5.2, natural image patches.** 8x8 patches scaled to [0, 1.7], 128 units,
-  alpha_s = 0.4, alpha_r = 0.025, learning rate 0.001: localised, oriented, Gabor-like
-  filters (Fig. 1-H). :data:`PATCH_SETTINGS` and :func:`fit_patch_model`.
+
 The numbers that say what one sees in a filter picture (spread, orientation) are in
 :mod:`sesmlib.evaluate` (:func:`sesmlib.evaluate.filter_stats`).
 
-Trained models are kept in the store (:mod:`sesmlib.store`), keyed by their full
-settings and fingerprints of their training data (and, for the second stage, of the
-first stage), so a second run only loads them.
+Trained second stages are kept in the store (:mod:`sesmlib.store`), keyed by their full
+settings and fingerprints of the first stage and of its codes, so a second run only
+loads them.
 """
 from __future__ import annotations
 
-import hashlib
-import math
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import torch
 
@@ -32,18 +29,13 @@ from ._utils import check_matrix, check_nonnegative, check_positive_int
 
 __all__ = [
     "STAGE2_SETTINGS",
-    "PATCH_SETTINGS",
+    "STAGE2_EPOCHS",
     "first_stage_codes",
     "fit_second_stage",
     "fit_second_stage_seeds",
     "back_project",
     "back_project_params",
     "unit_digit_table",
-    "fit_patch_model",
-    "contrast_patches",
-    "PATCH_VARIANT",
-    "STAGE2_EPOCHS",
-    "PATCH_EPOCHS",
 ]
 
 #: The paper's second stage (Section 5.1.1): 10 code units, alpha_s = 1. The paper gives
@@ -58,38 +50,10 @@ STAGE2_SETTINGS: dict[str, Any] = {
     "alpha_r": 4e-4,
 }
 
-#: The paper's natural-image experiment (Section 5.2): 30000 patches of 8x8 pixels
-#: scaled to [0, 1.7] without mean removal, 128 code units, alpha_s = 0.4,
-#: alpha_r = 0.025, learning rate 0.001 (gain and alpha_e as for MNIST).
-PATCH_SETTINGS: dict[str, Any] = {
-    "n_patches": 30000,
-    "size": 8,
-    "scale": 1.7,
-    "n_code": 128,
-    "alpha_s": 0.4,
-    "alpha_r": 0.025,
-    "lr": 0.001,
-    "gain": 7.0,
-    "alpha_e": 1.0,
-}
-
-
-#: What notebook 07 changes when the paper's settings do not give oriented filters on the
-#: one photograph we have (departure, with its reason): that portrait is mostly smooth at
-#: the 8x8 scale (median patch standard deviation 0.035 on the 0-1.7 scale), so with
-#: alpha_r = 0.025 the L1 term, which every filter pays on every sample, outweighs what a
-#: rarely active unit saves in reconstruction, and most units die (measured: about 25 of
-#: 128 ever active after 3 epochs, the survivors small blobs). The variant keeps the 20 %
-#: highest-contrast patches (:func:`contrast_patches`), lowers alpha_r 25-fold to 0.001
-#: and raises the learning rate to 0.005 (fewer epochs in the time budget); alpha_s, the
-#: code size, the scaling and the absence of mean removal stay the paper's.
-PATCH_VARIANT: dict[str, Any] = {"keep": 0.2, "alpha_r": 0.001, "lr": 0.005}
-
-#: Epochs of the paper's on-line algorithm (the paper gives none). The second stage: two
-#: passes over the 20000 codes (measured: the loss changes by under 1 % in a second pass,
-#: and the prototypes are clear after it); patches: three passes over the 30000 patches.
+#: Epochs of the paper's on-line algorithm (the paper gives none): two passes over the
+#: 20000 codes (measured: the loss changes by under 1 % in a second pass, and the
+#: prototypes are clear after it).
 STAGE2_EPOCHS = 2
-PATCH_EPOCHS = 3
 
 # ----------------------------------------------------------------------------- helpers
 
@@ -100,50 +64,11 @@ def _sesm_class():
     return SESM
 
 
-def _fingerprint(*tensors: torch.Tensor) -> str:
-    """A short hash of tensors' values (model parameters, training data) for cache keys."""
-    h = hashlib.sha256()
-    for t in tensors:
-        t = t.detach().to("cpu", torch.float32).contiguous()
-        h.update(str(tuple(t.shape)).encode())
-        h.update(t.numpy().tobytes())
-    return h.hexdigest()[:16]
-
-
 def _model_params(model) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     for name in ("W", "b_enc", "b_dec"):
         if not isinstance(getattr(model, name, None), torch.Tensor):
             raise TypeError(f"expected a trained SESM (with tensors W, b_enc, b_dec), got {type(model).__name__}")
     return model.W, model.b_enc, model.b_dec
-
-
-def _settings(seed: int, fit_kwargs: dict):
-    """The training settings of a stage (:class:`sesmlib.sesm.FitSettings`): the
-    library's defaults, ``fit_kwargs``, and ``seed`` (which also draws the initial filters)."""
-    from .sesm import FitSettings
-
-    return FitSettings.of(**{**fit_kwargs, "seed": int(seed)})
-
-
-def _stored_fit(kind: str, key: dict, make: Callable[[], Any], data: torch.Tensor, settings, *, cache: bool,
-                progress: bool, device) -> tuple[Any, Any]:
-    """The model ``key`` names, read from the store (:func:`sesmlib.store.fetch`), or
-    made by ``make()``, fitted on ``data`` with ``settings`` and stored; with
-    ``cache=False`` always trained and never stored.
-
-    Returns ``(model, history)``; ``history`` is None for a model read from the store.
-    """
-    def train():
-        model = make()
-        return model, model.fit(data, progress=progress, **settings.as_dict())
-
-    if not cache:
-        return train()
-    from . import store
-
-    full_key = {**key, "model": make().config, "fit": settings.as_dict()}
-    entry = store.fetch(kind, full_key, train, device=device)
-    return entry.value, (None if entry.cached else entry.history)
 
 
 # ----------------------------------------------------------------- the two-layer stack
@@ -249,15 +174,18 @@ def fit_second_stage(
         check_nonnegative(name, value)
     check_nonnegative("gain", gain, positive=True)
     C = first_stage_codes(first, X)  # (B, M1)
-    settings = _settings(seed, {**fit_kwargs, "epochs": epochs})
+    from . import store, zoo
+    from .sesm import FitSettings
+
+    settings = FitSettings.of(**{**fit_kwargs, "epochs": epochs, "seed": seed})
     SESM = _sesm_class()
 
     def make():
         return SESM(C.shape[1], n_code, gain=gain, alpha_e=alpha_e, alpha_s=alpha_s, alpha_r=alpha_r,
                     seed=seed, device=W1.device, dtype=W1.dtype)
 
-    key = {"first": _fingerprint(W1, b1e, b1d), "data": _fingerprint(C)}
-    return _stored_fit("sesm-stage2", key, make, C, settings, cache=cache, progress=progress, device=W1.device)
+    key = {"first": store.fingerprint(W1, b1e, b1d), "data": store.fingerprint(C)}
+    return zoo.stored_fit("sesm-stage2", key, make, C, settings, cache=cache, progress=progress, device=W1.device)
 
 
 def fit_second_stage_seeds(first, X: torch.Tensor, seeds: Sequence[int], **kwargs) -> list:
@@ -460,117 +388,3 @@ def unit_digit_table(first, second, X: torch.Tensor, labels: torch.Tensor, *, n_
         "digits_found": sorted({int(c) for c in majority.tolist() if c >= 0}),
         "accuracy": float(top[won > 0].sum()) / n,
     }
-
-
-# ------------------------------------------------------------------ natural image patches
-
-
-def fit_patch_model(
-    patches: torch.Tensor,
-    *,
-    seed: int = 0,
-    epochs: int = PATCH_EPOCHS,
-    n_code: int = PATCH_SETTINGS["n_code"],
-    alpha_s: float = PATCH_SETTINGS["alpha_s"],
-    alpha_r: float = PATCH_SETTINGS["alpha_r"],
-    lr: float = PATCH_SETTINGS["lr"],
-    gain: float = PATCH_SETTINGS["gain"],
-    alpha_e: float = PATCH_SETTINGS["alpha_e"],
-    device="auto",
-    cache: bool = True,
-    progress: bool = True,
-    **fit_kwargs,
-):
-    """Train SESM on natural image patches with the paper's settings (Section 5.2, Fig. 1-H).
-
-    Parameters
-    ----------
-    patches : torch.Tensor, shape (B, size * size)
-        Patches scaled to [0, PATCH_SETTINGS["scale"]] (``sesmlib.data.load_patches``).
-    seed : int
-        Initialisation and shuffling seed.
-    epochs : int
-        Passes over the patches (:data:`PATCH_EPOCHS`; the paper gives none).
-    n_code, alpha_s, alpha_r, lr, gain, alpha_e : see :data:`PATCH_SETTINGS`.
-    device : str or torch.device
-        Where to train ("auto": cuda when present).
-    cache : bool
-        Load from / save to the store (:mod:`sesmlib.store`).
-    progress : bool
-        Show training progress.
-    **fit_kwargs
-        Passed to :meth:`SESM.fit` (``batch_size``, ...); part of the cache key.
-
-    Returns
-    -------
-    model : SESM
-    history : dict or None (None when the model came from the cache)
-
-    Examples
-    --------
-    >>> import torch
-    >>> model, _ = fit_patch_model(1.7 * torch.rand(64, 16), n_code=4, epochs=1, batch_size=16,
-    ...                            device="cpu", cache=False, progress=False)
-    >>> model.W.shape
-    torch.Size([16, 4])
-    """
-    from ._device import device as _pick_device
-
-    dev = _pick_device(device)
-    patches = check_matrix("patches", patches)
-    seed = int(seed)
-    n_code = check_positive_int("n_code", n_code)
-    lr = check_nonnegative("lr", lr, positive=True)
-    epochs = check_positive_int("epochs", epochs)
-    settings = _settings(seed, {**fit_kwargs, "epochs": epochs, "lr": lr})
-    SESM = _sesm_class()
-
-    def make():
-        return SESM(patches.shape[1], n_code, gain=gain, alpha_e=alpha_e, alpha_s=alpha_s, alpha_r=alpha_r,
-                    seed=seed, device=dev)
-
-    return _stored_fit("sesm-patches", {"data": _fingerprint(patches)}, make, patches.to(dev), settings, cache=cache,
-                       progress=progress, device=dev)
-
-
-def contrast_patches(n: int, size: int = 8, *, keep: float = PATCH_VARIANT["keep"], scale: float = 1.7,
-                     seed: int = 0) -> torch.Tensor:
-    """The ``n`` highest-contrast patches out of ``n / keep`` random ones, in random order.
-
-    Contrast is the standard deviation of a patch's pixels. Departure from the paper (see
-    :data:`PATCH_VARIANT`): our only photograph is mostly smooth at this scale, and flat
-    patches teach the filters nothing but the mean brightness.
-
-    Parameters
-    ----------
-    n : int
-        Patches returned.
-    size : int
-        Patch side (the paper: 8).
-    keep : float in (0, 1]
-        Fraction of the drawn patches kept (1 keeps all: ``load_patches``).
-    scale : float
-        Pixels lie in [0, scale] (the paper: 1.7).
-    seed : int
-        Seed of the positions and of the final order.
-
-    Returns
-    -------
-    torch.Tensor, float32, shape (n, size * size)
-
-    Examples
-    --------
-    >>> P = contrast_patches(100, 8, keep=0.5, seed=0)
-    >>> tuple(P.shape), bool(P.max() <= 1.7)
-    ((100, 64), True)
-    """
-    from .data import load_patches
-
-    n = check_positive_int("n", n)
-    keep = check_nonnegative("keep", keep, positive=True)
-    if keep > 1:
-        raise ValueError(f"keep must be in (0, 1], got {keep}")
-    drawn = load_patches(math.ceil(n / keep), size, scale=scale, seed=seed)  # (n / keep, size^2)
-    best = drawn.std(dim=1).argsort(descending=True)[:n]  # (n,)
-    order = torch.randperm(n, generator=torch.Generator().manual_seed(int(seed)))
-    return drawn[best[order]].contiguous()

@@ -50,7 +50,7 @@ from typing import Any, Callable
 
 from . import _utils
 
-__all__ = ["Kind", "KINDS", "STORE_VERSION", "Entry", "fetch", "load", "save", "can_write", "folder", "key_of"]
+__all__ = ["Kind", "KINDS", "STORE_VERSION", "Entry", "fetch", "load", "save", "can_write", "folder", "key_of", "fingerprint"]
 
 #: The store's own version: bump it when the layout of the files changes (every entry of
 #: an earlier version is then made again; nothing is migrated).
@@ -136,6 +136,25 @@ def key_of(kind: str, key: dict) -> dict:
         raise TypeError(f"key must be a dict, got {type(key).__name__}")
     full = {"kind": kind, "kind_version": KINDS[kind].version, "store_version": STORE_VERSION, **key}
     return json.loads(json.dumps(full, sort_keys=True, default=str))
+
+
+def fingerprint(*tensors) -> str:
+    """A short hash of tensors' values (training data, a model's parameters), for keys.
+
+    Examples
+    --------
+    >>> import torch
+    >>> fingerprint(torch.zeros(2, 3)) == fingerprint(torch.zeros(2, 3)) != fingerprint(torch.ones(2, 3))
+    True
+    """
+    import torch
+
+    h = hashlib.sha256()
+    for t in tensors:
+        t = t.detach().to("cpu", torch.float32).contiguous()
+        h.update(str(tuple(t.shape)).encode())
+        h.update(t.numpy().tobytes())
+    return h.hexdigest()[:16]
 
 
 def _paths(kind: str, full_key: dict) -> tuple[Path, Path]:

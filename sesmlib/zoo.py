@@ -46,6 +46,7 @@ __all__ = [
     "trained_rbm",
     "pca_config",
     "trained_pca",
+    "stored_fit",
     "encoder_gap",
     "GAP_STEPS",
     "GAP_STEP_SIZE",
@@ -456,3 +457,36 @@ def trained_pca(*, quick: bool = False, device: str | torch.device = "auto", ret
         return PCA(key["model"]["n_components"], device=dev).fit(_training_data(key["n_train"], dev)), {}
 
     return Trained._of(store.fetch("pca", key, make, device=dev, retrain=retrain))
+
+
+# ------------------------------------------------------------ any SESM, through the store
+
+
+def stored_fit(kind: str, key: dict, make, data: torch.Tensor, settings: "_sesm.FitSettings", *, cache: bool = True,
+               progress: bool = True, device="cpu") -> tuple:
+    """A SESM made by ``make()`` and fitted on ``data`` with ``settings``, through the
+    store: read when the same model was fitted before (``key`` names the data; the
+    model's configuration and the settings are added to it), else trained and stored.
+    With ``cache=False`` it is always trained and never stored. The second stage and the
+    patch models (:mod:`sesmlib.stack`, :mod:`sesmlib.natural`) are made this way.
+
+    Returns ``(model, history)``; ``history`` is None for a model read from the store.
+
+    Examples
+    --------
+    >>> from sesmlib.sesm import SESM, FitSettings
+    >>> X = torch.rand(32, 8)
+    >>> m, h = stored_fit("sesm-patches", {"data": "rand"}, lambda: SESM(8, 3, seed=0, device="cpu"), X,
+    ...                   FitSettings(epochs=1, batch_size=8, seed=0), cache=False, progress=False)
+    >>> m.n_code, len(h["loss"])
+    (3, 1)
+    """
+    def train():
+        model = make()
+        return model, model.fit(data, progress=progress, **settings.as_dict())
+
+    if not cache:
+        return train()
+    full_key = {**key, "model": make().config, "fit": settings.as_dict()}
+    entry = store.fetch(kind, full_key, train, device=device)
+    return entry.value, (None if entry.cached else entry.history)

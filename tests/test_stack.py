@@ -6,11 +6,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from sesmlib import SESM, sesm
+from sesmlib import SESM
 from sesmlib.stack import (
     back_project,
     first_stage_codes,
-    fit_patch_model,
     fit_second_stage,
     fit_second_stage_seeds,
     unit_digit_table,
@@ -201,23 +200,6 @@ def test_corrupt_cache_file_is_retrained():
     assert history is not None and model.W.shape == (6, 2)
 
 
-# ------------------------------------------------------------------------ patches
-
-
-def test_fit_patch_model_settings_and_cache():
-    g = torch.Generator().manual_seed(0)
-    patches = 1.7 * torch.rand(64, 16, generator=g)
-    model, history = fit_patch_model(patches, n_code=5, epochs=1, batch_size=16, device="cpu", progress=False)
-    assert model.W.shape == (16, 5) and history is not None
-    again, history2 = fit_patch_model(patches, n_code=5, epochs=1, batch_size=16, device="cpu", progress=False)
-    assert history2 is None
-    torch.testing.assert_close(again.W, model.W)
-    with pytest.raises(ValueError, match="lr"):
-        fit_patch_model(patches, lr=0.0, cache=False)
-    with pytest.raises(ValueError, match="patches"):
-        fit_patch_model(patches.unsqueeze(0), cache=False)
-
-
 # ------------------------------------------------------------ the notebook-07 check
 
 
@@ -240,7 +222,7 @@ def _right(W1, b_dec1, W2, b_dec2):
 def test_check_back_project_rejects_wrong_answers(capsys, wrong, why):
     from sesmlib.checks import check_back_project
 
-    assert check_back_project(wrong) is False, why
+    assert not check_back_project(wrong), why
     out = capsys.readouterr().out
     assert "❌" in out and "Traceback" not in out
 
@@ -248,13 +230,13 @@ def test_check_back_project_rejects_wrong_answers(capsys, wrong, why):
 def test_check_back_project_accepts_right_answer_and_stub(capsys):
     from sesmlib.checks import check_back_project
 
-    assert check_back_project(_right) is True
+    assert check_back_project(_right)
     assert "✅" in capsys.readouterr().out
 
     def stub(W1, b_dec1, W2, b_dec2):
         raise NotImplementedError("Exercise: write it")
 
-    assert check_back_project(stub) is False
+    assert not check_back_project(stub)
     assert "not done yet" in capsys.readouterr().out
 
 
@@ -263,32 +245,7 @@ def test_check_back_project_reference_is_the_library():
     torch.testing.assert_close(_right(first.W, first.b_dec, second.W, second.b_dec), back_project(first, second))
 
 
-def test_contrast_patches_keeps_the_highest_contrast():
-    from sesmlib.data import load_patches
-    from sesmlib.stack import contrast_patches
-
-    P = contrast_patches(200, 8, keep=0.25, seed=3)
-    assert P.shape == (200, 64) and P.dtype == torch.float32
-    drawn = load_patches(800, 8, seed=3)
-    threshold = drawn.std(dim=1).sort(descending=True).values[199]
-    assert float(P.std(dim=1).min()) >= float(threshold) - 1e-6
-    assert float(P.std(dim=1).median()) > float(drawn.std(dim=1).median())
-    assert not torch.equal(P.std(dim=1), P.std(dim=1).sort(descending=True).values)  # shuffled
-    torch.testing.assert_close(contrast_patches(200, 8, keep=0.25, seed=3), P)
-    assert torch.equal(contrast_patches(50, 8, keep=1.0, seed=1).sort(dim=0).values,
-                       load_patches(50, 8, seed=1).sort(dim=0).values)
-    with pytest.raises(ValueError, match="keep"):
-        contrast_patches(10, keep=1.5)
-    with pytest.raises(ValueError, match="keep"):
-        contrast_patches(10, keep=0.0)
-
-
 def test_cache_key_holds_every_fit_setting():
-    from sesmlib.stack import _settings
-
-    s = _settings(0, {"epochs": 2, "batch_size": 1}).as_dict()
-    assert s["lr"] == sesm.default_lr(1) and s["epochs"] == 2 and s["seed"] == 0 and "progress" not in s
-    assert _settings(0, {"epochs": 2, "batch_size": 10}).as_dict() != s
     X, _ = _clustered(n=40)
     first = SESM(X.shape[1], 6, seed=0, device="cpu")
     fit_second_stage(first, X, n_code=2, epochs=1, batch_size=20, progress=False)

@@ -25,48 +25,9 @@ True
 """
 from __future__ import annotations
 
-from .classifier import (
-    PAPER_PROTOCOL,
-    ClassifierProtocol,
-    linear_classifier,
-    linear_classifiers,
-    sample_draws,
-    train_linear_classifiers,
-)
-from .coding import (
-    SIGMA_READINGS,
-    Quantized,
-    RatePoint,
-    bits_per_pixel,
-    entropy_bits,
-    quantize,
-    rate_distortion,
-    rmse,
-    rmse_readings,
-    sigma_of,
-    symmetric_range,
-)
-from .filters import filter_stats, orientation_coherence, spatial_spread
+from . import classifier, coding, filters
+from .classifier import *  # noqa: F401,F403  (the names of each part's __all__)
+from .coding import *  # noqa: F401,F403
+from .filters import *  # noqa: F401,F403
 
-__all__ = [
-    "Quantized",
-    "quantize",
-    "symmetric_range",
-    "entropy_bits",
-    "bits_per_pixel",
-    "SIGMA_READINGS",
-    "sigma_of",
-    "rmse",
-    "rmse_readings",
-    "RatePoint",
-    "rate_distortion",
-    "ClassifierProtocol",
-    "PAPER_PROTOCOL",
-    "sample_draws",
-    "train_linear_classifiers",
-    "linear_classifier",
-    "linear_classifiers",
-    "spatial_spread",
-    "orientation_coherence",
-    "filter_stats",
-]
+__all__ = [*coding.__all__, *classifier.__all__, *filters.__all__]
