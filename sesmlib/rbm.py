@@ -35,9 +35,7 @@ References
 """
 from __future__ import annotations
 
-import contextlib
 import math
-import time
 from pathlib import Path
 from dataclasses import dataclass
 from typing import Callable
@@ -46,6 +44,7 @@ import torch
 import torch.nn.functional as F
 
 from ._device import device as _pick_device
+from ._engine import cpu_threads, train_rbm
 from ._utils import (
     check_matrix,
     check_nonnegative,
@@ -162,35 +161,19 @@ def cd1_update(
 
 
 #: On the cpu, loops over batches of at most this many rows run on one thread (see
-#: :func:`_cpu_threads`).
+#: :func:`_threads_for`).
 SMALL_BATCH_ROWS = 256
 
 
-@contextlib.contextmanager
-def _cpu_threads(dev: torch.device, rows: int, num_threads: int | None):
-    """Run a training/sampling loop with a chosen number of cpu threads, then restore.
-
-    ``num_threads=None`` means: one thread when the loop's batches have at most
-    ``SMALL_BATCH_ROWS`` rows, else torch's current setting. With small batches each
-    operation is a few microseconds of work, less than what it costs to wake and join a
-    second thread; on a machine whose cores are shared with other processes, the
-    threads' barriers made the CD loop 4-30x slower than one thread (measured here on 2
-    cores). On cuda/mps this does nothing.
-    """
-    if dev.type != "cpu":
-        yield
-        return
-    if num_threads is None:
-        num_threads = 1 if rows <= SMALL_BATCH_ROWS else torch.get_num_threads()
-    num_threads = check_positive_int("num_threads", num_threads)
-    before = torch.get_num_threads()
-    if num_threads != before:
-        torch.set_num_threads(num_threads)
-    try:
-        yield
-    finally:
-        if torch.get_num_threads() != before:
-            torch.set_num_threads(before)
+def _threads_for(rows: int, num_threads: int | None) -> int | None:
+    """The cpu threads for a loop over batches of ``rows`` rows: ``num_threads`` when given,
+    else one thread for at most ``SMALL_BATCH_ROWS`` rows (each product is then a few
+    microseconds of work, less than waking a second thread costs; on a machine whose cores
+    are shared the threads' barriers made the CD loop 4-30x slower, measured on 2 cores),
+    else torch's current setting (None)."""
+    if num_threads is not None:
+        return num_threads
+    return 1 if rows <= SMALL_BATCH_ROWS else None
 
 
 def _all_binary_states(n: int, start: int, stop: int, device, dtype) -> torch.Tensor:
@@ -818,7 +801,7 @@ class RBM:
             history); returning True stops training.
         num_threads : int or None
             Cpu threads for the loop; None: one thread for batches of at most
-            ``SMALL_BATCH_ROWS`` rows (faster there, see ``_cpu_threads``), else unchanged.
+            ``SMALL_BATCH_ROWS`` rows (faster there, see ``_threads_for``), else unchanged.
         matmul_dtype : torch.dtype or None
             None (default): every product in the model's dtype. ``torch.bfloat16`` runs the
             five matrix products of each update in bfloat16 (the parameters, the momentum and
@@ -873,148 +856,10 @@ class RBM:
             raise TypeError(f"matmul_dtype must be None, torch.bfloat16, torch.float16 or a float dtype, got {matmul_dtype}")
         if init_vis_bias and self.n_updates_ == 0:
             self._init_visible_bias(X)
-        with _cpu_threads(self.device, batch_size, num_threads):
-            return self._fit_loop(X, epochs, batch_size, lr, k, persistent, momentum, initial_momentum,
-                                  momentum_switch_epoch, weight_decay, seed, progress, callback,
-                                  self.dtype if matmul_dtype is None else matmul_dtype)
-
-    def _fit_loop(self, X, epochs, batch_size, lr, k, persistent, momentum, initial_momentum,
-                  momentum_switch_epoch, weight_decay, seed, progress, callback, mdt) -> dict:
-        n = X.shape[0]
-        g = self._gen if seed is None else self._make_generator(seed)
-        g_shuffle = self._make_generator(int(torch.randint(0, 2**62, (1,), generator=g, device=self.device)))
-        B, N, M, dev, dt = batch_size, self.n_visible, self.n_hidden, self.device, self.dtype
-        n_batches = n // B
-        X_eval = X[: min(n, 1000)]  # (E, N) fixed rows for the reconstruction error
-        mixed = mdt != dt  # products in reduced precision, parameters kept in dt
-
-        def buf(*shape, dtype=mdt):
-            return torch.empty(*shape, device=dev, dtype=dtype)
-
-        # Buffers. Rows 0..B-1 of VV / PP hold the positive phase, rows B..2B-1 the negative,
-        # with PP's negative rows negated, so that dW = VV^T PP is one matrix product.
-        VV, PP = buf(2 * B, N), buf(2 * B, M)  # (2B, N), (2B, M)
-        V0, Vn = VV[:B], VV[B:]
-        P0, Pn = PP[:B], PP[B:]
-        Hs, Pv = buf(B, M), buf(B, N)
-        Uh, Uv = buf(B, M, dtype=dt), buf(B, N, dtype=dt)
-        signs = torch.cat([torch.ones(B, device=dev, dtype=mdt), -torch.ones(B, device=dev, dtype=mdt)])  # (2B,)
-        ones2 = torch.ones(2 * B, device=dev, dtype=mdt)
-        vel_W, vel_bv, vel_bh = torch.zeros_like(self.W), torch.zeros_like(self.b_vis), torch.zeros_like(self.b_hid)
-        W, b_vis, b_hid = self.W, self.b_vis, self.b_hid
-        if mixed:  # reduced-precision copies used by the products, refreshed after each update
-            Wm, bvm, bhm = W.to(mdt), b_vis.to(mdt), b_hid.to(mdt)
-            G, gbv, gbh = buf(N, M), buf(N), buf(M)
-            # float32 copies: reduced-precision elementwise work is slow on cpus
-            Gf, Pvf = buf(N, M, dtype=dt), buf(B, N, dtype=dt)
-        else:
-            Wm, bvm, bhm = W, b_vis, b_hid
-        WmT = Wm.T
-        if persistent:
-            # Persistent CD keeps the chains' hidden states (B, M), as scikit-learn does; they
-            # start from h ~ p(h | v) at random training rows.
-            if self._persistent_chains is None or self._persistent_chains.shape != (B, M):
-                rows = X[torch.randint(0, n, (B,), generator=g, device=dev)]
-                self._persistent_chains = self.sample_h(rows, g)
-            Hs.copy_(self._persistent_chains)
-
-        hist: dict = {"epoch": [], "recon_error": [], "time": [], "digits_per_s": [], "momentum": []}
-        first_epoch = len(self.history_.get("epoch", []))
-        bar = _progress(range(epochs), enable=progress, desc="RBM", unit="epoch")
-        for ep in bar:
-            mu = initial_momentum if (initial_momentum is not None and ep < momentum_switch_epoch) else momentum
-            alpha = lr / B
-            plain = mu == 0 and weight_decay == 0 and not mixed
-            t0 = time.perf_counter()
-            perm = torch.randperm(n, generator=g_shuffle, device=dev)  # (n,) this epoch's order
-            for i in range(n_batches):
-                if mixed:
-                    V0.copy_(X[perm[i * B : (i + 1) * B]])
-                else:
-                    torch.index_select(X, 0, perm[i * B : (i + 1) * B], out=V0)  # (B, N) the batch
-                torch.addmm(bhm, V0, Wm, out=P0).sigmoid_()  # positive phase: p(h | v0)
-                if not persistent:
-                    start = P0
-                for step in range(k):
-                    torch.rand(B, M, generator=g, out=Uh)
-                    torch.rand(B, N, generator=g, out=Uv)
-                    if not persistent:
-                        torch.lt(Uh, start, out=Hs)  # h ~ p(h | v)
-                    if mixed:
-                        torch.addmm(bvm, Hs, WmT, out=Pv)
-                        Pvf.copy_(Pv).sigmoid_()  # p(v | h)
-                        torch.lt(Uv, Pvf, out=Vn)  # v ~ p(v | h)
-                    else:
-                        torch.addmm(bvm, Hs, WmT, out=Pv).sigmoid_()  # p(v | h)
-                        torch.lt(Uv, Pv, out=Vn)  # v ~ p(v | h)
-                    torch.addmm(bhm, Vn, Wm, out=Pn).sigmoid_()  # p(h | v_n)
-                    if persistent:
-                        torch.lt(Uh, Pn, out=Hs)  # the chain's next hidden state
-                    else:
-                        start = Pn
-                Pn.neg_()
-                # vel <- mu vel + lr * grad, the gradient's two products fused in one
-                if plain:
-                    W.addmm_(VV.T, PP, alpha=alpha)
-                    b_vis.addmv_(VV.T, signs, alpha=alpha)
-                    b_hid.addmv_(PP.T, ones2, alpha=alpha)
-                    continue
-                if mixed:
-                    torch.mm(VV.T, PP, out=G)
-                    torch.mv(VV.T, signs, out=gbv)
-                    torch.mv(PP.T, ones2, out=gbh)
-                    Gf.copy_(G)
-                    if mu == 0 and weight_decay == 0:
-                        W.add_(Gf, alpha=alpha)
-                        b_vis.add_(gbv.to(dt), alpha=alpha)
-                        b_hid.add_(gbh.to(dt), alpha=alpha)
-                        Wm.copy_(W)
-                        bvm.copy_(b_vis)
-                        bhm.copy_(b_hid)
-                        continue
-                    vel_W.mul_(mu).add_(Gf, alpha=alpha)
-                    vel_bv.mul_(mu).add_(gbv.to(dt), alpha=alpha)
-                    vel_bh.mul_(mu).add_(gbh.to(dt), alpha=alpha)
-                else:
-                    vel_W.addmm_(VV.T, PP, beta=mu, alpha=alpha)
-                    vel_bv.addmv_(VV.T, signs, beta=mu, alpha=alpha)
-                    vel_bh.addmv_(PP.T, ones2, beta=mu, alpha=alpha)
-                if weight_decay:
-                    vel_W.add_(W, alpha=-lr * weight_decay)
-                W.add_(vel_W)
-                b_vis.add_(vel_bv)
-                b_hid.add_(vel_bh)
-                if mixed:
-                    Wm.copy_(W)
-                    bvm.copy_(b_vis)
-                    bhm.copy_(b_hid)
-            if persistent:
-                self._persistent_chains.copy_(Hs.to(dt))
-            dt_ep = time.perf_counter() - t0
-            self.n_updates_ += n_batches
-            R = torch.sigmoid(torch.addmm(b_vis, torch.sigmoid(torch.addmm(b_hid, X_eval, W)), W.T))  # (E, N)
-            err = float(((R - X_eval) ** 2).mean())
-            row = {
-                "epoch": first_epoch + ep + 1,
-                "recon_error": err,
-                "time": dt_ep,
-                "digits_per_s": n_batches * B / dt_ep,
-                "momentum": mu,
-            }
-            for key, val in row.items():
-                hist[key].append(val)
-                self.history_.setdefault(key, []).append(val)
-            if progress and hasattr(bar, "set_postfix"):
-                bar.set_postfix(recon=f"{err:.4f}")
-            if not math.isfinite(err):
-                raise FloatingPointError(
-                    f"RBM training diverged at epoch {ep + 1} (non-finite weights); lower lr (now {lr})"
-                )
-            if callback is not None and callback(first_epoch + ep + 1, self, row) is True:
-                break
-        if hasattr(bar, "close"):
-            bar.close()
-        return hist
+        with cpu_threads(_threads_for(batch_size, num_threads), self.device):
+            return train_rbm(self, X, epochs, batch_size, lr, k, persistent, momentum, initial_momentum,
+                             momentum_switch_epoch, weight_decay, seed, progress, callback,
+                             self.dtype if matmul_dtype is None else matmul_dtype)
 
     # -------------------------------------------------- log Z and log-likelihood
 
@@ -1109,7 +954,7 @@ class RBM:
             b_A = self.b_vis.clone()
         if num_threads is not None:
             check_positive_int("num_threads", num_threads)
-        with _cpu_threads(self.device, C, num_threads):
+        with cpu_threads(_threads_for(C, num_threads), self.device):
             return self._ais_loop(C, betas, b_A, seed, progress)
 
     def _ais_loop(self, C, betas, b_A, seed, progress) -> AISResult:
