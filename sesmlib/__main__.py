@@ -5,6 +5,8 @@
     python -m sesmlib reproduce figure1 --out DIR [--quick] the paper's Figure 1
     python -m sesmlib course build [--check]                notebooks/ from solutions/
     python -m sesmlib course execute [NAMES]                refresh the checked outputs of solutions/
+    python -m sesmlib course setup|update                   the students' working copies in work/
+    python -m sesmlib course progress|grade ...             exercise verdicts of notebooks / submissions
 
 Each command lives in the module that owns it; this file only dispatches.
 """
@@ -21,6 +23,10 @@ _COMMANDS = {
     "reproduce figure1": ("sesmlib.experiments", "main_figure1"),
     "course build": ("sesmlib.course", "main"),
     "course execute": ("sesmlib.course", "main"),
+    "course setup": ("sesmlib.course", "main"),
+    "course update": ("sesmlib.course", "main"),
+    "course progress": ("sesmlib.course", "main"),
+    "course grade": ("sesmlib.course", "main"),
 }
 
 

@@ -9,9 +9,16 @@ gzipped (``.gz``) or not. The folder is the first of: the ``root`` argument,
 ``$SESMLIB_DATA_DIR``, the user cache ``~/.cache/sesmlib/mnist`` (``$SESMLIB_CACHE_DIR/mnist``
 when that variable is set). Every file is parsed strictly (magic number, dimensions, exact
 byte length) and the sha256 of its decompressed payload must match the published value.
-Missing files are downloaded (when allowed) from a list of public mirrors, verified, and
-only then moved into place with an atomic rename, so an interrupted or corrupt download
-never leaves a file behind that a later call would trust.
+Missing files are downloaded (when allowed) from a list of mirrors, verified, and only
+then moved into place with an atomic rename, so an interrupted or corrupt download never
+leaves a file behind that a later call would trust. The mirrors are, first found: the
+``--mirror URL`` flags of the command line, ``$SESMLIB_MNIST_MIRRORS`` (comma-separated base
+URLs, for a classroom mirror), then the public mirrors in ``MIRRORS``. Every download is
+bounded: a mirror is abandoned (and the next one tried) when it stalls for ``TIMEOUT``
+seconds, averages less than ``MIN_RATE`` bytes/s over ``RATE_WINDOW`` seconds, takes longer
+than ``DEADLINE`` seconds for one file, or sends more bytes than the file can hold
+(``SIZES``). Downloaded files get the permissions the umask allows (0644 under umask 022),
+so a shared folder filled by an instructor is readable by everyone.
 
 The checksum is computed once per file per process (about 20 ms for the training images);
 the parsed arrays are kept in a small in-process cache keyed by path, size and modification
@@ -19,12 +26,12 @@ time, so later calls only copy the rows they return. No "verified" stamp is writ
 to the files: the shared data folders are read-only, and hashing is cheap next to
 decompression.
 
-Command line: ``python -m sesmlib data [--root DIR] [--no-download]``.
+Command line: ``python -m sesmlib data [--root DIR] [--no-download] [--mirror URL ...]``.
 """
 from __future__ import annotations
 
 import argparse
-import gzip
+import collections
 import hashlib
 import http.client
 import operator
@@ -32,7 +39,9 @@ import os
 import socket
 import sys
 import tempfile
+import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import zlib
 from pathlib import Path
@@ -71,16 +80,33 @@ SHA256: dict[str, str] = {
     "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
 }
 
-#: Public mirrors tried in order; each serves ``<mirror><name>.gz``. Tests point this list
-#: at a local server.
+#: Byte length of each DECOMPRESSED payload. A download that would hold more is abandoned.
+SIZES: dict[str, int] = {
+    "train-images-idx3-ubyte": 47040016,
+    "train-labels-idx1-ubyte": 60008,
+    "t10k-images-idx3-ubyte": 7840016,
+    "t10k-labels-idx1-ubyte": 10008,
+}
+
+#: Public mirrors tried in order; each serves ``<mirror><name>.gz``. Used when neither
+#: ``--mirror`` nor ``$SESMLIB_MNIST_MIRRORS`` names others. Tests point it at a local server.
 MIRRORS: list[str] = [
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
     "https://storage.googleapis.com/cvdf-datasets/mnist/",
     "http://yann.lecun.com/exdb/mnist/",
 ]
+#: Environment variable with comma-separated mirror base URLs; wins over ``MIRRORS``.
+MIRRORS_ENV = "SESMLIB_MNIST_MIRRORS"
 
 #: Seconds a connection or a single read may stall before the mirror is given up.
 TIMEOUT: float = 30.0
+#: A mirror averaging fewer than MIN_RATE bytes/s over the last RATE_WINDOW seconds is
+#: abandoned (10 kB/s: the largest file, 9.9 MB gzipped, then takes at most about 17 min).
+MIN_RATE: float = 10_000.0
+RATE_WINDOW: float = 30.0
+#: Seconds one file may take from one mirror, all told. Checked between reads, so it can be
+#: overrun by up to TIMEOUT; a backstop should a mirror keep just above MIN_RATE.
+DEADLINE: float = 1800.0
 #: Download chunk size in bytes.
 CHUNK: int = 1 << 16
 _USER_AGENT = "sesmlib (course-pack MNIST loader; python urllib)"
@@ -162,20 +188,44 @@ def _missing_message(folder: Path, where: str, missing: list[str], reasons: list
     if reasons:
         lines.append("Download failed:")
         lines += [f"    {r}" for r in reasons]
+        lines.append(
+            f"To download from a mirror that works, set ${MIRRORS_ENV} to its base URL(s), comma-separated "
+            "(each serving <name>.gz), or pass --mirror URL to python -m sesmlib data."
+        )
     return "\n".join(lines)
 
 
 # ------------------------------------------------------------------------- IDX parsing
 
 
-def _decompress(raw: bytes, path: Path | str) -> bytes:
-    """gunzip ``raw`` when it is gzip data (by its magic bytes); errors name ``path``."""
+def _decompress(raw: bytes, path: Path | str, limit: int | None = None) -> bytes:
+    """gunzip ``raw`` when it is gzip data (by its magic bytes); errors name ``path``.
+
+    Every gzip member is decompressed in turn (as ``gzip.decompress`` does). With ``limit``,
+    data that would exceed ``limit`` bytes are refused as soon as they do, so a small file
+    that inflates to gigabytes costs no memory.
+    """
     if raw[:2] != b"\x1f\x8b":
+        if limit is not None and len(raw) > limit:
+            raise MNISTFileError(f"{path}: holds {len(raw)} bytes, more than the {limit} bytes expected")
         return raw
+    parts: list[bytes] = []
+    size = 0
+    rest = raw
     try:
-        return gzip.decompress(raw)
-    except (OSError, EOFError, zlib.error) as exc:  # BadGzipFile is an OSError
+        while rest:
+            unpacker = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)  # one gzip member
+            part = unpacker.decompress(rest, 0 if limit is None else limit - size + 1)
+            parts.append(part)
+            size += len(part)
+            if limit is not None and size > limit:
+                raise MNISTFileError(f"{path}: decompresses to more than the {limit} bytes expected")
+            if not unpacker.eof:
+                raise EOFError("the data end before the end-of-stream marker")
+            rest = unpacker.unused_data
+    except (EOFError, zlib.error) as exc:
         raise MNISTFileError(f"{path}: corrupt or truncated gzip data ({exc}); delete it and fetch it again") from None
+    return b"".join(parts)
 
 
 def _parse_idx(payload: bytes, path: Path | str) -> np.ndarray:
@@ -290,52 +340,175 @@ def _load_verified(path: Path, name: str, *, use_cache: bool = True) -> np.ndarr
 # ---------------------------------------------------------------------------- download
 
 
-def _fetch_one(url: str, dest: Path, name: str, *, show_progress: bool = True) -> None:
+class _Abandoned(MNISTFileError):
+    """A mirror was given up mid-download (too slow, too long, too many bytes)."""
+
+
+def _max_body(size: int) -> int:
+    """The most bytes a ``.gz`` of a ``size``-byte payload can take: deflate never grows
+    data by more than about 1/3000 (stored blocks), plus the gzip header and trailer."""
+    return size + size // 1000 + 4096
+
+
+def _umask() -> int:
+    """The process umask, read without changing it where Linux reports it."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)  # elsewhere: read it by setting it, and put it straight back
+    os.umask(mask)
+    return mask
+
+
+def _mirror_list(given: list[str] | None = None) -> tuple[list[str], str]:
+    """``(base URLs, the setting they come from)``: ``given`` (the --mirror flags), else
+    ``$SESMLIB_MNIST_MIRRORS`` when set, else ``MIRRORS``. Each URL ends with ``/``.
+
+    The list may be empty (the caller reports it, naming the setting); an entry that is
+    not an http(s) URL raises ``ValueError`` naming the setting and the entry.
+    """
+    if given is not None:
+        entries, setting = list(given), "--mirror"
+    elif os.environ.get(MIRRORS_ENV) is not None:
+        entries, setting = os.environ[MIRRORS_ENV].split(","), f"${MIRRORS_ENV}"
+        entries = [e.strip() for e in entries if e.strip()]
+    else:
+        entries, setting = list(MIRRORS), "sesmlib.data.MIRRORS"
+    urls = []
+    for entry in entries:
+        parts = urllib.parse.urlsplit(entry) if isinstance(entry, str) else None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(
+                f"{setting}: {entry!r} is not a mirror base URL; give http:// or https:// URLs of "
+                "folders that serve the four <name>.gz files, e.g. http://server.lan/mnist/"
+            )
+        urls.append(entry if entry.endswith("/") else entry + "/")
+    return urls, setting
+
+
+def _no_mirror_reason(setting: str) -> str:
+    if setting == f"${MIRRORS_ENV}":
+        return (f"no mirror to download from: ${MIRRORS_ENV} is set but holds no URL; unset it to use "
+                "the public mirrors, or set it to comma-separated base URLs")
+    return (f"no mirror to download from: {setting} is empty; set ${MIRRORS_ENV} to comma-separated "
+            "base URLs (or give sesmlib.data.MIRRORS some)")
+
+
+def _fetch_one(
+    url: str,
+    dest: Path,
+    name: str,
+    *,
+    show_progress: bool = True,
+    timeout: float | None = None,
+    min_rate: float | None = None,
+    window: float | None = None,
+    deadline: float | None = None,
+) -> None:
     """Download ``url`` to a temporary file beside ``dest``, verify it, then rename.
 
-    Verification: the body length matches Content-Length, the gzip stream is complete,
-    the sha256 of the payload matches ``SHA256[name]``, and the IDX header parses.
-    Any failure removes the temporary file and raises.
+    Bounds (None: the module constants ``TIMEOUT``, ``MIN_RATE``, ``RATE_WINDOW``,
+    ``DEADLINE``): a stall of ``timeout`` s, an average below ``min_rate`` bytes/s over the
+    last ``window`` s, more than ``deadline`` s in all, or more bytes than a ``.gz`` of the
+    known size (``SIZES[name]``) can take, announced or sent, abandon the mirror.
+    Verification: the body length matches Content-Length, the gzip stream is complete and
+    decompresses to no more than the known size, the sha256 of the payload matches
+    ``SHA256[name]``, and the IDX header parses. Any failure removes the temporary file
+    and raises; a good file gets the permissions the umask allows, then is renamed.
     """
+    timeout = TIMEOUT if timeout is None else timeout
+    min_rate = MIN_RATE if min_rate is None else min_rate
+    window = RATE_WINDOW if window is None else window
+    deadline = DEADLINE if deadline is None else deadline
+    size = SIZES.get(name)
+    max_body = None if size is None else _max_body(size)
     request = urllib.request.Request(url, headers={"User-Agent": _USER_AGENT})
     fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
     tmp = Path(tmp_name)
     try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(request, timeout=TIMEOUT) as resp:
+        start = time.monotonic()
+        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(request, timeout=timeout) as resp:
             length = resp.headers.get("Content-Length")
             total = int(length) if length and length.isdigit() else None
+            if total is not None and max_body is not None and total > max_body:
+                raise _Abandoned(
+                    f"{url}: abandoned: announces {total} bytes, more than the {max_body} a .gz of "
+                    f"{name} can take (its data are {size} bytes)"
+                )
             received = 0
+            samples = collections.deque([(start, 0)])  # (time, bytes received): the rate window
             bar = progress(None, enable=show_progress, total=total, unit="B", unit_scale=True,
                            desc=f"{name}.gz")
             try:
                 while True:
-                    chunk = resp.read(CHUNK)
+                    chunk = resp.read1(CHUNK)  # returns what has arrived: a trickle is seen
                     if not chunk:
                         break
-                    out.write(chunk)
                     received += len(chunk)
+                    if max_body is not None and received > max_body:
+                        raise _Abandoned(
+                            f"{url}: abandoned: sent more than {max_body} bytes, the most a .gz of "
+                            f"{name} can take (its data are {size} bytes)"
+                        )
+                    out.write(chunk)
                     bar.update(len(chunk))
+                    now = time.monotonic()
+                    if now - start > deadline:
+                        raise _Abandoned(
+                            f"{url}: abandoned: still downloading after {deadline:g} s "
+                            f"(sesmlib.data.DEADLINE), {received} bytes so far"
+                        )
+                    samples.append((now, received))
+                    while len(samples) > 1 and samples[1][0] <= now - window:
+                        samples.popleft()  # samples[0]: the last one at least `window` s ago
+                    then, before = samples[0]
+                    if now - then >= window and (received - before) < min_rate * (now - then):
+                        rate = (received - before) / (now - then)
+                        raise _Abandoned(
+                            f"{url}: abandoned: too slow, {rate:.0f} B/s over the last {now - then:.3g} s "
+                            f"(the floor is {min_rate:g} B/s over {window:g} s, sesmlib.data.MIN_RATE "
+                            "and RATE_WINDOW)"
+                        )
             finally:
                 bar.close()
             if total is not None and received != total:
                 raise MNISTFileError(f"{url}: truncated download ({received} of {total} bytes)")
             out.flush()
             os.fsync(out.fileno())
-        payload = _decompress(tmp.read_bytes(), url)
+        payload = _decompress(tmp.read_bytes(), url, limit=size)
         if name in SHA256:
             _check_sha(payload, SHA256[name], url)
         _check_mnist_array(_parse_idx(payload, url), name, url)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp made it 0600: readable as the umask allows
         os.replace(tmp, dest)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
 
 
-def _download(names: list[str], folder: Path, where: str, *, show_progress: bool = True) -> list[str]:
+def _download(
+    names: list[str],
+    folder: Path,
+    where: str,
+    *,
+    mirrors: list[str] | None = None,
+    show_progress: bool = True,
+    **limits: float,
+) -> list[str]:
     """Fetch each of ``names`` into ``folder`` from the first mirror that gives a good file.
 
-    Returns the list of failure reasons (empty when every file arrived).
+    ``mirrors``: the --mirror flags (None: ``$SESMLIB_MNIST_MIRRORS``, else ``MIRRORS``);
+    ``limits``: ``timeout``, ``min_rate``, ``window``, ``deadline`` for :func:`_fetch_one`.
+    Returns the list of failure reasons (empty when every file arrived). Raises
+    ``ValueError`` for a mirror setting that is not a list of http(s) URLs.
     """
+    urls, setting = _mirror_list(mirrors)
+    if not urls:
+        return [_no_mirror_reason(setting)]
     if where == "default cache folder":
         folder = cache_dir("mnist")  # created only now that something will be written
     try:
@@ -345,10 +518,10 @@ def _download(names: list[str], folder: Path, where: str, *, show_progress: bool
     failures: list[str] = []
     for name in names:
         errors = []
-        for mirror in MIRRORS:
+        for mirror in urls:
             url = f"{mirror}{name}.gz"
             try:
-                _fetch_one(url, folder / f"{name}.gz", name, show_progress=show_progress)
+                _fetch_one(url, folder / f"{name}.gz", name, show_progress=show_progress, **limits)
                 break
             except (urllib.error.URLError, http.client.HTTPException, socket.timeout, OSError, ValueError) as exc:
                 if isinstance(exc, urllib.error.HTTPError):
@@ -398,7 +571,8 @@ def load_mnist(
         Folder with the IDX files. Default: ``$SESMLIB_DATA_DIR``, else
         ``~/.cache/sesmlib/mnist`` (under ``$SESMLIB_CACHE_DIR`` when set).
     download : bool
-        Fetch missing files from the public mirrors (``sesmlib.data.MIRRORS``).
+        Fetch missing files from the mirrors: ``$SESMLIB_MNIST_MIRRORS`` (comma-separated
+        base URLs) when set, else the public ones in ``sesmlib.data.MIRRORS``.
 
     Returns
     -------
@@ -410,11 +584,13 @@ def load_mnist(
     Raises
     ------
     MNISTNotFoundError (a FileNotFoundError)
-        Files missing and not fetched; the message names the folder and the four files.
+        Files missing and not fetched; the message names the folder and the four files,
+        and for each mirror tried the reason it failed (or that the mirror list is empty).
     MNISTFileError (a ValueError)
         A truncated, corrupt, wrong-magic or wrong-checksum file; the message names it.
     TypeError, ValueError
-        Bad ``split``, ``n``, ``root`` or ``download``.
+        Bad ``split``, ``n``, ``root`` or ``download``; a ``$SESMLIB_MNIST_MIRRORS``
+        entry that is not an http(s) URL (ValueError).
 
     Notes
     -----
@@ -547,6 +723,14 @@ def load_patches(n: int = 30000, size: int = 8, *, scale: float = 1.7, seed: int
 # ---------------------------------------------------------------------------------- CLI
 
 
+def _mirror_arg(value: str) -> str:
+    """argparse type for --mirror: one http(s) base URL (argparse turns the error into exit 2)."""
+    try:
+        return _mirror_list([value])[0][0]
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("--mirror: ")) from None
+
+
 def main(argv: list[str] | None = None) -> int:
     """``python -m sesmlib data``: where the MNIST files are, verify them, fetch missing ones.
 
@@ -558,16 +742,26 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--root", help="folder with the IDX files (default: $SESMLIB_DATA_DIR, else the cache)")
     parser.add_argument("--no-download", action="store_true", help="never fetch missing files")
+    parser.add_argument(
+        "--mirror", action="append", metavar="URL", type=_mirror_arg,
+        help=f"base URL of a mirror serving <name>.gz; repeat for several, tried in order "
+             f"(default: ${MIRRORS_ENV}, comma-separated, else the public mirrors)",
+    )
     args = parser.parse_args(argv)
 
     folder, where = _resolve_dir(args.root)
     print(f"MNIST folder: {folder} ({where})")
     missing = [name for name in FILENAMES if _find(folder, name) is None]
     if missing and not args.no_download:
-        print(f"fetching {len(missing)} missing file(s) from {len(MIRRORS)} mirror(s) ...")
-        failures = _download(missing, folder, where)
-        for reason in failures:
-            print(f"  download failed: {reason}", file=sys.stderr)
+        try:
+            urls, setting = _mirror_list(args.mirror)
+        except ValueError as exc:
+            print(f"python -m sesmlib data: {exc}", file=sys.stderr)
+            return 1
+        print(f"fetching {len(missing)} missing file(s) from {len(urls)} mirror(s) ({setting}) ...")
+        failures = _download(missing, folder, where, mirrors=args.mirror)
+    else:
+        failures = None  # not tried
     ok = True
     for name in FILENAMES:
         path = _find(folder, name)
@@ -586,7 +780,7 @@ def main(argv: list[str] | None = None) -> int:
     if not ok:
         still_missing = [name for name in FILENAMES if _find(folder, name) is None]
         if still_missing:
-            print(_missing_message(folder, where, still_missing, None if args.no_download else []), file=sys.stderr)
+            print(_missing_message(folder, where, still_missing, failures), file=sys.stderr)
         else:
             print("Delete the BAD file(s) above and run this command again to fetch good copies.", file=sys.stderr)
         return 1

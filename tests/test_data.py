@@ -70,6 +70,7 @@ def payloads(monkeypatch):
     """Synthetic payloads, with SHA256 patched to their checksums."""
     p = synthetic_payloads()
     monkeypatch.setattr(data, "SHA256", {name: sha(b) for name, b in p.items()})
+    monkeypatch.setattr(data, "SIZES", {name: len(b) for name, b in p.items()}, raising=False)
     return p
 
 
@@ -82,9 +83,11 @@ def synth_dir(tmp_path, payloads):
 
 @pytest.fixture(autouse=True)
 def _no_env_data_dir(monkeypatch, request):
-    """Synthetic tests must not see the real folder through $SESMLIB_DATA_DIR."""
+    """Synthetic tests must not see the real folder through $SESMLIB_DATA_DIR, nor a
+    classroom mirror set in the caller's $SESMLIB_MNIST_MIRRORS."""
     if "mnist_dir" not in request.fixturenames:
         monkeypatch.delenv("SESMLIB_DATA_DIR", raising=False)
+    monkeypatch.delenv("SESMLIB_MNIST_MIRRORS", raising=False)
 
 
 # ------------------------------------------------------------------------- IDX parsing
@@ -352,7 +355,13 @@ def test_one_file_missing_names_it(synth_dir):
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
-    """Serves ``server.routes[path] = (mode, body, arg)``; anything else is a 404."""
+    """Serves ``server.routes[path] = (mode, body, arg)``; anything else is a 404.
+
+    Modes: "ok"; "slow" (sleep ``arg`` s before the headers); "no-length"; "truncated"
+    (half the body, then close); "trickle" (one byte every ``arg[0]`` s, closing after
+    ``arg[1]`` s); "endless" (zeros without Content-Length, up to ``arg`` bytes);
+    "big-length" (announces ``arg`` bytes, sends the body, closes).
+    """
 
     def do_GET(self):  # noqa: N802 (http.server naming)
         self.server.log.append(self.path)
@@ -365,9 +374,29 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 time.sleep(arg)
             self.send_response(200)
             self.send_header("Content-Type", "application/gzip")
-            if mode != "no-length":
+            if mode == "big-length":
+                self.send_header("Content-Length", str(arg))
+            elif mode not in ("no-length", "endless"):
                 self.send_header("Content-Length", str(len(body)))
             self.end_headers()
+            if mode == "trickle":
+                interval, give_up = arg
+                start = time.monotonic()
+                for i in range(len(body)):
+                    if time.monotonic() - start > give_up:
+                        break
+                    self.wfile.write(body[i : i + 1])
+                    self.wfile.flush()
+                    time.sleep(interval)
+                self.close_connection = True
+                return
+            if mode == "endless":
+                block, sent = bytes(1 << 16), 0
+                while sent < arg:
+                    self.wfile.write(block)
+                    sent += len(block)
+                self.close_connection = True
+                return
             if mode == "truncated":
                 self.wfile.write(body[: len(body) // 2])
                 self.wfile.flush()
@@ -519,6 +548,151 @@ def test_interrupted_download_leaves_nothing(tmp_path, server, payloads, monkeyp
     _assert_nothing_trusted(folder)
 
 
+@pytest.fixture
+def small_window(monkeypatch, quiet_fast):
+    """A 1000 B/s floor over a 0.2 s window, so a trickle is caught in a fraction of a second."""
+    monkeypatch.setattr(data, "MIN_RATE", 1000.0, raising=False)
+    monkeypatch.setattr(data, "RATE_WINDOW", 0.2, raising=False)
+
+
+def _serve_trickle(srv, mirror, payloads, interval=0.02, give_up=3.0):
+    """About 50 B/s; the server itself gives up after ``give_up`` s so a loader without a
+    rate floor fails (truncated) instead of hanging."""
+    return _serve(srv, mirror, payloads, mode="trickle", arg=(interval, give_up))
+
+
+def test_download_trickle_abandoned(tmp_path, server, payloads, monkeypatch, small_window):
+    monkeypatch.setattr(data, "MIRRORS", [_serve_trickle(server, "drip", payloads)])
+    folder = tmp_path / "dl"
+    with pytest.raises(MNISTNotFoundError) as info:
+        load_mnist("test", root=folder)
+    msg = str(info.value)
+    for name in ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+        assert f"{server.base}/drip/{name}.gz: abandoned: too slow" in msg
+    assert "1000 B/s" in msg and "SESMLIB_MNIST_MIRRORS" in msg and str(folder) in msg
+    _assert_nothing_trusted(folder)
+
+
+def test_download_trickle_then_next_mirror(tmp_path, server, payloads, monkeypatch, small_window):
+    monkeypatch.setattr(data, "MIRRORS", [_serve_trickle(server, "drip", payloads), _serve(server, "good", payloads)])
+    folder = tmp_path / "dl"
+    X, _ = load_mnist("test", root=folder)
+    assert X.shape == (N_SYNTH["test"], 784)
+    assert server.log == [
+        "/drip/t10k-images-idx3-ubyte.gz", "/good/t10k-images-idx3-ubyte.gz",
+        "/drip/t10k-labels-idx1-ubyte.gz", "/good/t10k-labels-idx1-ubyte.gz",
+    ]
+    assert files_in(folder) == ["t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
+
+
+def test_download_deadline(tmp_path, server, payloads, monkeypatch, quiet_fast):
+    """Fast enough for the rate floor, but the whole file takes longer than DEADLINE."""
+    monkeypatch.setattr(data, "MIN_RATE", 1.0, raising=False)
+    monkeypatch.setattr(data, "RATE_WINDOW", 0.1, raising=False)
+    monkeypatch.setattr(data, "DEADLINE", 0.3, raising=False)
+    monkeypatch.setattr(data, "MIRRORS", [_serve_trickle(server, "drip", payloads)])
+    folder = tmp_path / "dl"
+    with pytest.raises(MNISTNotFoundError) as info:
+        load_mnist("test", root=folder)
+    assert "abandoned: still downloading after 0.3 s" in str(info.value)
+    _assert_nothing_trusted(folder)
+
+
+def test_download_endless_body(tmp_path, server, payloads, monkeypatch, quiet_fast):
+    """No Content-Length and a body that never ends: stopped at the most a .gz of the known
+    size can hold (the server stops at 16 MB, so a loader without a cap fails, not hangs)."""
+    base = f"{server.base}/endless/"
+    for name in payloads:
+        server.routes[f"/endless/{name}.gz"] = ("endless", b"", 16 << 20)
+    monkeypatch.setattr(data, "MIRRORS", [base])
+    folder = tmp_path / "dl"
+    with pytest.raises(MNISTNotFoundError) as info:
+        load_mnist("test", root=folder)
+    msg = str(info.value)
+    for name in ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+        assert f"{base}{name}.gz: abandoned: sent more than" in msg
+        assert f"sent more than {data._max_body(len(payloads[name]))} bytes" in msg
+    _assert_nothing_trusted(folder)
+
+
+@pytest.mark.parametrize("how,fragment", [
+    ("payload too long", "decompresses to more than"),
+    ("announced too long", "abandoned: announces"),
+])
+def test_download_wrong_size(tmp_path, server, payloads, monkeypatch, quiet_fast, how, fragment):
+    name = "t10k-labels-idx1-ubyte"
+    base = f"{server.base}/wrong/"
+    _serve(server, "wrong", payloads, names=["t10k-images-idx3-ubyte"])
+    if how == "payload too long":  # a valid gzip of the right file plus 100 kB
+        server.routes[f"/wrong/{name}.gz"] = ("ok", gzip.compress(payloads[name] + bytes(100_000)), None)
+    else:
+        server.routes[f"/wrong/{name}.gz"] = ("big-length", gzip.compress(payloads[name]), 10**9)
+    monkeypatch.setattr(data, "MIRRORS", [base])
+    folder = tmp_path / "dl"
+    with pytest.raises(MNISTNotFoundError) as info:
+        load_mnist("test", root=folder)
+    msg = str(info.value)
+    assert f"{base}{name}.gz: {fragment}" in msg and f"{len(payloads[name])} bytes" in msg
+    assert files_in(folder) == ["t10k-images-idx3-ubyte.gz"]
+
+
+def test_empty_mirror_list(tmp_path, server, monkeypatch, payloads):
+    folder = tmp_path / "dl"
+    monkeypatch.setattr(data, "MIRRORS", [])
+    with pytest.raises(MNISTNotFoundError) as info:
+        load_mnist("test", root=folder)
+    msg = str(info.value)
+    assert "sesmlib.data.MIRRORS is empty" in msg and "SESMLIB_MNIST_MIRRORS" in msg and str(folder) in msg
+    assert not folder.exists()
+    # the variable set but empty (or only commas) wins over a non-empty MIRRORS
+    monkeypatch.setattr(data, "MIRRORS", [f"{server.base}/never/"])
+    for value in ("", " , ,"):
+        monkeypatch.setenv("SESMLIB_MNIST_MIRRORS", value)
+        with pytest.raises(MNISTNotFoundError, match=r"\$SESMLIB_MNIST_MIRRORS is set but holds no URL"):
+            load_mnist("test", root=folder)
+    assert server.log == [] and not folder.exists()
+
+
+@pytest.mark.parametrize("value", ["ftp://example.org/mnist/", "example.org/mnist", "http://"])
+def test_env_mirror_bad_url(tmp_path, server, monkeypatch, payloads, value):
+    monkeypatch.setattr(data, "MIRRORS", [f"{server.base}/never/"])
+    monkeypatch.setenv("SESMLIB_MNIST_MIRRORS", value)
+    with pytest.raises(ValueError, match=r"\$SESMLIB_MNIST_MIRRORS") as info:
+        load_mnist("test", root=tmp_path / "dl")
+    assert repr(value) in str(info.value)
+    assert server.log == []
+
+
+def test_env_mirrors(tmp_path, server, payloads, monkeypatch, quiet_fast):
+    monkeypatch.setattr(data, "MIRRORS", [f"{server.base}/never/"])
+    good = _serve(server, "class", payloads).rstrip("/")  # no trailing slash: added
+    monkeypatch.setenv("SESMLIB_MNIST_MIRRORS", f" {server.base}/gone/ ,{good}")
+    folder = tmp_path / "dl"
+    X, _ = load_mnist("test", root=folder)
+    assert X.shape == (N_SYNTH["test"], 784)
+    assert server.log == [
+        "/gone/t10k-images-idx3-ubyte.gz", "/class/t10k-images-idx3-ubyte.gz",
+        "/gone/t10k-labels-idx1-ubyte.gz", "/class/t10k-labels-idx1-ubyte.gz",
+    ]
+
+
+def test_downloaded_files_readable_as_umask_allows(tmp_path, server, payloads, monkeypatch, quiet_fast):
+    """0644 under umask 022 (a shared folder filled by an instructor is readable by the
+    students), 0664 under 002, 0600 under 077."""
+    monkeypatch.setattr(data, "MIRRORS", [_serve(server, "good", payloads)])
+    old = os.umask(0o022)
+    try:
+        for umask, mode in [(0o022, 0o644), (0o002, 0o664), (0o077, 0o600)]:
+            os.umask(umask)
+            folder = tmp_path / f"dl{umask:03o}"
+            load_mnist("test", root=folder)
+            for entry in files_in(folder):
+                got = (folder / entry).stat().st_mode & 0o777
+                assert got == mode, f"umask {umask:03o}: {entry} has mode {got:03o}, expected {mode:03o}"
+    finally:
+        os.umask(old)
+
+
 # ---------------------------------------------------------------------------------- CLI
 
 
@@ -544,6 +718,34 @@ def test_cli_fetches(tmp_path, server, payloads, monkeypatch, capsys, quiet_fast
     assert data.main(["--root", str(folder)]) == 0
     assert files_in(folder) == sorted(f"{n}.gz" for n in FOUR)
     assert "verified" in capsys.readouterr().out
+
+
+def test_cli_mirror_flag(tmp_path, server, payloads, monkeypatch, capsys, quiet_fast):
+    """--mirror (repeatable) wins over $SESMLIB_MNIST_MIRRORS and sesmlib.data.MIRRORS."""
+    monkeypatch.setattr(data, "MIRRORS", [f"{server.base}/never/"])
+    monkeypatch.setenv("SESMLIB_MNIST_MIRRORS", f"{server.base}/nor-this/")
+    folder = tmp_path / "fresh"
+    good = _serve(server, "class", payloads)
+    assert data.main(["--root", str(folder), "--mirror", f"{server.base}/gone/", "--mirror", good]) == 0
+    assert files_in(folder) == sorted(f"{n}.gz" for n in FOUR)
+    assert sorted({p.split("/")[1] for p in server.log}) == ["class", "gone"]
+    assert "2 mirror(s) (--mirror)" in capsys.readouterr().out
+
+
+def test_cli_mirror_errors(tmp_path, server, monkeypatch, capsys):
+    monkeypatch.setattr(data, "MIRRORS", [f"{server.base}/never/"])
+    folder = tmp_path / "fresh"
+    with pytest.raises(SystemExit) as info:
+        data.main(["--root", str(folder), "--mirror", "not-a-url"])
+    assert info.value.code == 2 and "--mirror" in capsys.readouterr().err
+    monkeypatch.setenv("SESMLIB_MNIST_MIRRORS", "")
+    assert data.main(["--root", str(folder)]) == 1
+    err = capsys.readouterr().err
+    assert "$SESMLIB_MNIST_MIRRORS is set but holds no URL" in err and "Traceback" not in err
+    monkeypatch.setenv("SESMLIB_MNIST_MIRRORS", "ftp://x/")
+    assert data.main(["--root", str(folder)]) == 1
+    assert "$SESMLIB_MNIST_MIRRORS" in capsys.readouterr().err
+    assert server.log == []
 
 
 def test_cli_via_module_dispatch(synth_dir):

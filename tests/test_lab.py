@@ -1,6 +1,7 @@
-"""`make lab` really starts JupyterLab on notebooks/: start it headless on a free port,
-wait (bounded) until its API answers, check it serves the lab and the notebooks folder,
-then stop the whole process group.
+"""`make lab` really sets up the student's working folder and starts JupyterLab on it: start
+it headless on a free port with WORK in a temporary folder (so the test writes nothing into
+the repository), wait (bounded) until its API answers, check it serves the lab and the
+working copies made from notebooks/, then stop the whole process group.
 
 Jupyter is isolated from the user's settings through environment variables (a config
 folder in tmp that fixes the address and a known token), so the Makefile is used as is.
@@ -74,7 +75,9 @@ def test_make_lab_starts_jupyterlab(tmp_path):
         JUPYTERLAB_SETTINGS_DIR=str(tmp_path / "settings"),
     )
     env.pop("MAKEFLAGS", None)
-    cmd = ["make", "lab", "NO_BROWSER=1", f"PORT={port}"]
+    work = tmp_path / "work"
+    repo_work_before = (REPO / "work").exists()
+    cmd = ["make", "lab", "NO_BROWSER=1", f"PORT={port}", f"WORK={work}"]
     # When pyproject.toml is newer than the install stamp, `make lab` would first re-install
     # the package; the environment running this test is already installed, so skip that step.
     if subprocess.run(["make", "-q", ".venv/.installed"], cwd=REPO, env=env,
@@ -109,13 +112,14 @@ def test_make_lab_starts_jupyterlab(tmp_path):
 
         status, body = _get(f"{base}/api/contents?token={token}", timeout=10)
         served = sorted(item["name"] for item in json.loads(body)["content"])
-        expected = sorted(p.name for p in (REPO / "notebooks").iterdir() if not p.name.startswith("."))
-        assert served == expected, "make lab must serve the notebooks/ folder"
+        expected = sorted(p.name for p in (REPO / "notebooks").glob("*.ipynb"))
+        assert served == expected, "make lab must serve the working copies of the course notebooks"
+        for name in expected:  # made from notebooks/, byte for byte
+            assert (work / name).read_bytes() == (REPO / "notebooks" / name).read_bytes(), name
         # The server's own record (in the runtime folder) names the folder it serves.
         records = [json.loads(p.read_text()) for p in (tmp_path / "runtime").glob("jpserver-*.json")]
-        assert [Path(r["root_dir"]).resolve() for r in records if r.get("port") == port] == [
-            (REPO / "notebooks").resolve()
-        ]
+        assert [Path(r["root_dir"]).resolve() for r in records if r.get("port") == port] == [work.resolve()]
     finally:
         _stop(proc)
     assert proc.poll() is not None, "the lab process group did not stop"
+    assert (REPO / "work").exists() == repo_work_before, "the test must not write into the repository"

@@ -60,11 +60,13 @@ def notebook_env(monkeypatch, notebook_cache):
 
 
 def test_student_notebooks_are_generated_from_solutions():
-    problems = course.stale_notebooks(REPO / "solutions", REPO / "notebooks")
-    assert not problems, (
+    """notebooks/ holds what the tool writes and nothing else (students work in work/,
+    which no test looks at)."""
+    steps = course.plan(REPO / "solutions", REPO / "notebooks")
+    assert not steps, (
         "notebooks/ is not what the tool makes from solutions/:\n  - "
-        + "\n  - ".join(problems)
-        + f"\nFix: {course.FIX_COMMAND}"
+        + "\n  - ".join(s.text for s in steps)
+        + f"\nFix: {course.generator.fix_command(steps, REPO)}"
     )
 
 
