@@ -5,7 +5,8 @@
 # Variables: PYTHON (interpreter used to create .venv), NO_BROWSER=1 (headless lab),
 # PORT (lab port), LAB_ARGS (extra jupyter lab flags, e.g. --allow-root), WORK (the students'
 # folder, default work), NB (notebooks for execute/progress), DIR and OUT (grade), FORCE=1
-# (notebooks), PROFILE (quick|full notebook profile for tests), PYTEST_ARGS.
+# (notebooks), PROFILE (quick|full notebook profile for tests and the book), PYTEST_ARGS,
+# BOOK_OUT (where make book builds; the site is BOOK_OUT/html).
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -14,13 +15,14 @@ PORT ?= 8888
 WORK ?= work
 PROFILE ?= quick
 PYTEST_ARGS ?=
+BOOK_OUT ?= _build/book
 # On CI (CI is set) keep torch on the CPU build that CI machines hold on disk.
 CONSTRAINTS := $(if $(CI),-c .ci/constraints.txt,)
 LAB_ARGS ?=
 # Jupyter refuses to run as root (containers, CI) unless told it may.
 LAB_FLAGS := $(if $(NO_BROWSER),--no-browser,) $(if $(filter 0,$(shell id -u)),--allow-root,) $(LAB_ARGS)
 
-.PHONY: lab test update progress grade bench figure1 notebooks execute clean help
+.PHONY: lab test update progress grade book bench figure1 notebooks execute clean help
 
 # Lists every target: the text after '## ' on its rule line, else the comment line above it.
 help:  ## list every target and what it does
@@ -38,8 +40,13 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install $(CONSTRAINTS) -e .
 	touch $@
 
+# The tests build the course website too, so they install the book extra.
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install $(CONSTRAINTS) -e ".[test]"
+	$(BIN)/python -m pip install $(CONSTRAINTS) -e ".[test,book]"
+	touch $(VENV)/.installed $(VENV)/.installed-book $@
+
+$(VENV)/.installed-book: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install $(CONSTRAINTS) -e ".[book]"
 	touch $(VENV)/.installed $@
 
 lab: $(VENV)/.installed  ## set up (first run), copy new course notebooks into work/, open JupyterLab there (NO_BROWSER=1 headless)
@@ -58,6 +65,10 @@ progress: $(VENV)/.installed  ## run your notebooks in work/ (NB=03 for one) and
 grade: $(VENV)/.installed  ## grade a folder of submitted notebooks: make grade DIR=submissions OUT=grades.csv
 	$(if $(DIR),,$(error make grade needs DIR=<folder of submitted notebooks> (and OUT=grades.csv)))
 	$(BIN)/python -m sesmlib.course grade $(DIR) --out $(or $(OUT),grades.csv)
+
+# The course website: executes the solutions (cached), renders them offline, checks links.
+book: $(VENV)/.installed-book  ## build the course website from the solutions (PROFILE=full to publish) and print where it is
+	$(BIN)/python book/build.py --profile $(PROFILE) --out $(BOOK_OUT)
 
 notebooks: $(VENV)/.installed  ## regenerate notebooks/ from solutions/ (FORCE=1: also files edited by hand, backed up in work/backups/)
 	$(BIN)/python -m sesmlib.course build $(if $(FORCE),--force,)

@@ -39,8 +39,8 @@ def verdict(capsys, fn, **kw):
 
 
 def test_correct_function_passes(capsys):
-    ok, out = verdict(capsys, lambda x, gain: 1 / (1 + torch.exp(-gain * x)), grad=True)
-    assert ok is True
+    ok, out = verdict(capsys, lambda x, gain: torch.sigmoid(gain * x), grad=True)
+    assert bool(ok) is True
     assert out.startswith(PASS) and "4 inputs" in out and "gradients" in out
     assert len(out.strip().splitlines()) == 1
 
@@ -50,7 +50,7 @@ def test_stub_is_not_done_yet(capsys):
         raise NotImplementedError("Exercise: l(x) = 1 / (1 + exp(-g x))")
 
     ok, out = verdict(capsys, stub)
-    assert ok is False
+    assert bool(ok) is False
     assert out.startswith(TODO) and "not done yet" in out
     assert "NotImplementedError" in out  # tells the student which line to replace
 
@@ -61,7 +61,7 @@ def test_exception_gives_one_short_line(capsys):
         return y
 
     ok, out = verdict(capsys, broken)
-    assert ok is False and out.startswith(FAIL)
+    assert bool(ok) is False and out.startswith(FAIL)
     problem = [ln for ln in out.splitlines() if "problem:" in ln]
     assert len(problem) == 1
     assert "IndexError" in problem[0] and "line 2 of your function" in problem[0]
@@ -293,7 +293,7 @@ def test_every_exported_check_takes_one_function_and_returns_bool(capsys):
     for name in names:
         fn = getattr(checks, name)
         assert len(inspect.signature(fn).parameters) >= 1
-        assert fn(stub) is False, name
+        assert bool(fn(stub)) is False, name
         out = capsys.readouterr().out
         assert "not done yet" in out and "Traceback" not in out, name
 
@@ -302,15 +302,15 @@ def test_every_exported_check_takes_one_function_and_returns_bool(capsys):
 
 
 def test_warmup_correct_answers_pass(capsys):
-    def logistic(x, gain):
-        return 1 / (1 + torch.exp(-gain * x))
+    def logistic(x, gain):  # a hand-written form that cannot overflow: l = exp(-softplus(-g x))
+        return torch.exp(-torch.nn.functional.softplus(-gain * x))
 
     def logistic_grad(x, gain):
         l = torch.sigmoid(gain * x)
         return gain * l * (1 - l)
 
-    assert checks.check_logistic(logistic) is True
-    assert checks.check_logistic_grad(logistic_grad) is True
+    assert bool(checks.check_logistic(logistic)) is True
+    assert bool(checks.check_logistic_grad(logistic_grad)) is True
     out = capsys.readouterr().out
     assert out.count(PASS) == 2 and "gradients" in out
 
@@ -325,7 +325,7 @@ def test_warmup_correct_answers_pass(capsys):
     ],
 )
 def test_warmup_wrong_logistic_gets_a_readable_verdict(capsys, wrong, expect):
-    assert checks.check_logistic(wrong) is False
+    assert bool(checks.check_logistic(wrong)) is False
     out = capsys.readouterr().out
     assert out.startswith(FAIL + " logistic") and "Traceback" not in out
     for text in expect:
@@ -338,7 +338,7 @@ def test_warmup_derivative_without_the_gain(capsys):
         l = torch.sigmoid(gain * x)
         return l * (1 - l)
 
-    assert checks.check_logistic_grad(forgot_gain) is False
+    assert bool(checks.check_logistic_grad(forgot_gain)) is False
     out = capsys.readouterr().out
     assert "derivative of the logistic" in out and "wrong values" in out and "gain" in out
     assert prefer(forgot_gain, lambda x, gain: x) is not forgot_gain
@@ -356,3 +356,154 @@ def test_numpy_and_dict_outputs(capsys):
     assert not run_check("stats", lambda x: {"mean": x.mean(), "max": x.min() - 1}, ref_d, cases)
     out = capsys.readouterr().out
     assert "wrong values" in out and "keys" in out and "output['max']" in out
+
+
+# ----------------------------------------------------- what a check returns and displays
+
+
+def test_result_is_truthy_and_jupyter_displays_nothing(capsys):
+    from IPython.core.formatters import DisplayFormatter
+
+    ok, _ = verdict(capsys, _ref)
+    bad, _ = verdict(capsys, lambda x, gain: x)
+    assert isinstance(ok, _core.CheckResult) and ok and ok.passed and ok.name == "logistic"
+    assert not bad and not bad.passed and bad.verdict.startswith(FAIL)
+    assert ok == True and bad == False  # noqa: E712  (compares like the bool it stands for)
+    # what IPython would show under the cell: nothing (a plain bool shows 'True')
+    assert DisplayFormatter().format(ok) == ({}, {})
+    assert DisplayFormatter().format(True)[0] == {"text/plain": "True"}
+    assert "passed=True" in repr(ok)
+
+
+def test_naive_logistic_fails_on_its_nan_gradient(capsys):
+    naive = lambda x, gain: 1 / (1 + torch.exp(-gain * x))  # noqa: E731
+    assert not checks.check_logistic(naive)
+    out = capsys.readouterr().out
+    assert out.startswith(FAIL) and "NaN" in out and "gradient" in out and "large |x|" in out
+    # the same formula on inputs that do not overflow passes: only the gradient gives it away
+    ok, _ = verdict(capsys, naive, grad=False)
+    assert ok
+
+
+# ---------------------------------------------------------------------------- time limit
+
+
+def test_endless_loop_gets_a_verdict_not_a_hang(capsys):
+    def endless(x, gain):
+        n = 0
+        while True:
+            try:
+                n += 1
+            except Exception:  # a student's blanket except must not swallow the stop
+                pass
+
+    ok = run_check("logistic", endless, _ref, CASES, time_limit=0.3)
+    out = capsys.readouterr().out
+    assert not ok and out.startswith(FAIL)
+    assert "took longer than 0.3 s" in out and "loop that never ends" in out
+    assert "x = 0, gain = 1" in out and "Traceback" not in out
+
+
+def test_endless_loop_in_the_gradient_is_stopped_too(capsys):
+    class Forever(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x.clone()
+
+        @staticmethod
+        def backward(ctx, g):
+            while True:
+                pass
+
+    ok = run_check("logistic", lambda x, gain: torch.sigmoid(gain * Forever.apply(x)), _ref, CASES[:1],
+                   grad=True, time_limit=0.3)
+    assert not ok and "took longer than 0.3 s" in capsys.readouterr().out
+
+
+def test_time_limit_keeps_an_outer_timer_and_handler():
+    import signal
+
+    if not hasattr(signal, "setitimer"):
+        pytest.skip("no interval timer on this platform")
+    fired = []
+    old = signal.signal(signal.SIGALRM, lambda *a: fired.append(1))
+    old_timer = signal.setitimer(signal.ITIMER_REAL, 50.0)
+    try:
+        assert run_check("logistic", _ref, _ref, CASES, time_limit=5.0)
+        left, _ = signal.getitimer(signal.ITIMER_REAL)
+        assert 40.0 < left <= 50.0  # the outer timer is armed again
+        assert signal.getsignal(signal.SIGALRM) is not _core.signal.default_int_handler
+        signal.setitimer(signal.ITIMER_REAL, 0.05)  # the outer handler is back in place
+        import time as _time
+
+        t0 = _time.monotonic()
+        while not fired and _time.monotonic() - t0 < 2:
+            _time.sleep(0.01)
+        assert fired
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, *old_timer)
+        signal.signal(signal.SIGALRM, old)
+
+
+def test_no_limit_where_it_cannot_be_enforced(capsys, monkeypatch):
+    import time as _time
+
+    def slow(x, gain):
+        _time.sleep(0.2)
+        return torch.sigmoid(gain * x)
+
+    monkeypatch.setattr(_core, "_can_interrupt", lambda: False)
+    assert run_check("logistic", slow, _ref, CASES[:1], time_limit=0.05)
+
+
+def test_check_from_a_thread_runs_without_a_limit(capsys):
+    import threading
+
+    box = []
+    t = threading.Thread(target=lambda: box.append(run_check("logistic", _ref, _ref, CASES, time_limit=0.5)))
+    t.start()
+    t.join(30)
+    assert box and box[0]
+
+
+def test_time_limit_from_the_environment(monkeypatch):
+    monkeypatch.setenv("SESMLIB_CHECK_TIME_LIMIT", "7.5")
+    assert _core._time_limit_default() == 7.5
+    monkeypatch.setenv("SESMLIB_CHECK_TIME_LIMIT", "soon")
+    with pytest.raises(ValueError, match="SESMLIB_CHECK_TIME_LIMIT"):
+        _core._time_limit_default()
+    monkeypatch.delenv("SESMLIB_CHECK_TIME_LIMIT")
+    assert _core._time_limit_default() == _core.TIME_LIMIT_S
+
+
+# ------------------------------------------------------------ an unfinished earlier exercise
+
+
+def test_unfinished_upstream_exercise_is_named(capsys):
+    def sesm_energy(x, gain):
+        raise NotImplementedError("Exercise: the energy")
+
+    def sesm_loss(x, gain):
+        return sesm_energy(x, gain) + 1
+
+    ok = run_check("SESM loss", sesm_loss, _ref, CASES)
+    out = capsys.readouterr().out
+    assert not ok and out.startswith(TODO)
+    assert "`sesm_energy`" in out and "earlier exercise" in out and "`sesm_loss`" in out
+
+
+def test_own_stub_still_says_not_done_yet(capsys):
+    def sesm_loss(x, gain):
+        raise NotImplementedError("Exercise: the loss")
+
+    run_check("SESM loss", sesm_loss, _ref, CASES)
+    out = capsys.readouterr().out
+    assert out.startswith(TODO) and "not done yet" in out and "earlier exercise" not in out
+
+
+def test_reveal_is_shown_only_after_a_pass(capsys):
+    run_check("logistic", lambda x, gain: x, _ref, CASES, reveal="$$ l = SECRET $$")
+    assert "SECRET" not in capsys.readouterr().out
+    run_check("logistic", _ref, _ref, CASES, reveal="$$ l = SECRET $$")
+    out = capsys.readouterr().out
+    assert out.startswith(PASS) and "SECRET" in out

@@ -27,7 +27,7 @@ def _stub(*args, **kwargs):
 
 def assert_fails(check, fn, capsys, *must_contain):
     ok, out = _run(check, fn, capsys)
-    assert ok is False, out
+    assert bool(ok) is False, out
     assert out.startswith("❌"), out
     for text in must_contain:
         assert text in out, out
@@ -36,7 +36,7 @@ def assert_fails(check, fn, capsys, *must_contain):
 
 def assert_passes(check, fn, capsys):
     ok, out = _run(check, fn, capsys)
-    assert ok is True, out
+    assert bool(ok) is True, out
     assert out.startswith("✅"), out
 
 
@@ -51,7 +51,7 @@ ALL_CHECKS = [
 @pytest.mark.parametrize("check", ALL_CHECKS, ids=lambda c: c.__name__)
 def test_stub_gets_not_done_yet(check, capsys):
     ok, out = _run(check, _stub, capsys)
-    assert ok is False and out.startswith("⏳") and "not done yet" in out
+    assert bool(ok) is False and out.startswith("⏳") and "not done yet" in out
 
 
 @pytest.mark.parametrize("check", ALL_CHECKS, ids=lambda c: c.__name__)

@@ -444,6 +444,18 @@ def test_setup_copies_what_is_missing_and_never_overwrites(repo, capsys):
     assert work.read_bytes() == mine
 
 
+def test_setup_carries_answers_written_in_notebooks_over_to_work(repo):
+    """A student who wrote in notebooks/ before work/ existed keeps those answers."""
+    course.build(repo / "solutions", repo / "notebooks")
+    hand_edit(repo / "notebooks" / "00_start_here.ipynb")
+    edited = (repo / "notebooks" / "00_start_here.ipynb").read_bytes()
+    course.setup_work(repo / "notebooks", repo / "work")
+    assert (repo / "work" / "00_start_here.ipynb").read_bytes() == edited
+    assert course.build(repo / "solutions", repo / "notebooks", force=True)  # now safe to restore
+    course.build(repo / "solutions", repo / "notebooks", force=True)
+    assert (repo / "work" / "00_start_here.ipynb").read_bytes() == edited
+
+
 def test_a_student_filling_in_work_leaves_the_checks_of_make_test_green(repo, capsys):
     """`make test` checks notebooks/ and solutions/, never work/: a student's answers there
     change nothing it checks, and no build touches them."""

@@ -15,18 +15,24 @@ def _name(req: str) -> str:
     return re.split(r"[<>=!~\[; ]", req.strip(), maxsplit=1)[0].lower().replace("_", "-")
 
 
+# The extras that environment.yml installs too (everything `make test` needs).
+CONDA_EXTRAS = ("test", "book")
+
+
 def _pyproject_deps() -> set[str]:
     meta = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
     deps = {_name(d) for d in meta["dependencies"]}
-    deps |= {_name(d) for d in meta["optional-dependencies"]["test"]}
+    for extra in CONDA_EXTRAS:
+        deps |= {_name(d) for d in meta["optional-dependencies"][extra]}
     return deps
 
 
 def _conda_deps() -> set[str]:
+    """Conda packages (top-level items) and pip-only ones (the `pip:` list, less `-e .`)."""
     names = set()
     text = (REPO / "environment.yml").read_text()
     for line in text[text.index("dependencies:"):].splitlines():
-        m = re.match(r"^\s{2}- ([A-Za-z0-9_.\-]+)", line)  # top-level list items only
+        m = re.match(r"^\s{2}- ([A-Za-z0-9_.\-]+)", line) or re.match(r"^\s{6}- ([A-Za-z][A-Za-z0-9_.\-]*)", line)
         if m and not line.strip().startswith("- pip:"):
             names.add(CONDA_TO_PYPI.get(m.group(1).lower(), m.group(1).lower()))
     return names - CONDA_ONLY

@@ -1,7 +1,8 @@
-"""Exercise self-checks: ``sesmlib.checks.check_<name>(student_fn) -> bool``.
+"""Exercise self-checks: ``sesmlib.checks.check_<name>(student_fn) -> CheckResult``.
 
 Each check compares a student's function with the library's on random and edge-case
-inputs and prints a short verdict (see ``sesmlib/checks/_core.py`` for the framework and
+inputs and prints a short verdict; what it returns is true when the check passed and is
+not displayed by Jupyter, so a check cell shows the verdict alone (see ``sesmlib/checks/_core.py`` for the framework and
 how to write a new check). ``prefer(student_fn, reference_fn)`` returns the student's
 function when its last check passed, else the library's, so the cells after an exercise
 always run.
@@ -14,18 +15,17 @@ Examples
 --------
 >>> import torch
 >>> from sesmlib import checks
->>> checks.check_logistic(lambda x, gain: torch.sigmoid(gain * x))  # doctest: +ELLIPSIS
+>>> _ = checks.check_logistic(lambda x, gain: torch.sigmoid(gain * x))  # doctest: +ELLIPSIS
 ✅ logistic: correct on all ... inputs (values, shapes, dtypes and gradients checked).
-True
 """
 from __future__ import annotations
 
 import importlib
 import pkgutil
 
-from ._core import Case, last_result, prefer, random_tensor, run_check
+from ._core import Case, CheckResult, last_result, prefer, random_tensor, run_check
 
-__all__ = ["prefer", "last_result", "run_check", "Case", "random_tensor"]
+__all__ = ["prefer", "last_result", "run_check", "Case", "CheckResult", "random_tensor"]
 
 
 def _discover() -> list[str]:

@@ -4,9 +4,12 @@ A check runs the student's function and the library's reference on the same list
 inputs (random and edge cases) and compares what comes back: type, shape, dtype,
 NaN/Inf, values, that the inputs were left alone, and, on request, the gradients that
 autograd finds through both. It prints a short verdict (what passed, which input failed
-and why, a hint) and returns ``True`` or ``False``. It never raises for the student's
-mistakes and never prints library source; a stub that still raises
-``NotImplementedError`` gets a friendly "not done yet".
+and why, a hint) and returns a :class:`CheckResult`, true when the check passed, which
+Jupyter does not display (so a check cell shows the verdict and nothing else). It never
+raises for the student's mistakes and never prints library source; a stub that still
+raises ``NotImplementedError`` gets a friendly "not done yet" (naming the earlier
+exercise when the stub that raised is another function the student's calls); a function
+that runs longer than :data:`TIME_LIMIT_S` seconds is stopped with a verdict saying so.
 
 Writing a new check takes about ten lines, in its own topic module
 ``sesmlib/checks/<topic>.py`` (picked up by ``sesmlib/checks/__init__.py``)::
@@ -17,7 +20,7 @@ Writing a new check takes about ten lines, in its own topic module
 
     __all__ = ["check_logistic"]
 
-    def check_logistic(fn) -> bool:
+    def check_logistic(fn) -> CheckResult:
         \"\"\"Check ``fn(x, gain)`` against the library's ``logistic``.\"\"\"
         cases = [
             Case("x = 0, gain = 1", torch.zeros(3), 1.0),
@@ -33,10 +36,15 @@ exercises) and the notebook's own random stream is left untouched.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import inspect
 import linecache
 import math
+import os
+import signal
+import threading
+import time
 import traceback
 import weakref
 from dataclasses import dataclass, field
@@ -48,6 +56,8 @@ import torch
 __all__ = [
     "Case",
     "CheckFailure",
+    "CheckResult",
+    "TIME_LIMIT_S",
     "random_tensor",
     "run_check",
     "record_result",
@@ -64,6 +74,129 @@ FAIL = "❌"
 TODO = "⏳"
 
 _MAX_MESSAGE = 200  # characters of a student's exception message we show
+
+#: Seconds one call of a student's function may run inside a check before the check stops
+#: it and says so. Every check input is small: a correct function takes milliseconds, a
+#: slow but correct one (Python loops) well under a second. ``$SESMLIB_CHECK_TIME_LIMIT``
+#: overrides it (seconds; 0 turns the limit off).
+TIME_LIMIT_S = 20.0
+
+
+def _time_limit_default() -> float:
+    raw = os.environ.get("SESMLIB_CHECK_TIME_LIMIT", "").strip()
+    if not raw:
+        return TIME_LIMIT_S
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(
+            f"$SESMLIB_CHECK_TIME_LIMIT must be a number of seconds (0 for no limit), got {raw!r}"
+        ) from None
+    if value < 0 or value != value:
+        raise ValueError(f"$SESMLIB_CHECK_TIME_LIMIT must be >= 0 seconds, got {raw!r}")
+    return value
+
+
+class CheckResult:
+    """What a check returns: true when it passed, and shown as nothing in Jupyter.
+
+    The verdict is printed by the check itself; a notebook cell that ends with
+    ``checks.check_x(f)`` would otherwise also show the returned value (a stray ``True``).
+    ``bool(result)`` is whether the check passed; ``result.verdict`` is the printed text.
+
+    Examples
+    --------
+    >>> r = CheckResult("logistic", True, "✅ logistic: correct.")
+    >>> bool(r), r.passed, r.name
+    (True, True, 'logistic')
+    >>> r
+    CheckResult('logistic', passed=True)
+    """
+
+    __slots__ = ("name", "passed", "verdict")
+
+    def __init__(self, name: str, passed: bool, verdict: str = "") -> None:
+        self.name = name
+        self.passed = bool(passed)
+        self.verdict = verdict
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    def __eq__(self, other: Any) -> bool:
+        if isinstance(other, CheckResult):
+            return (self.name, self.passed) == (other.name, other.passed)
+        if isinstance(other, bool):
+            return self.passed is other
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.passed))
+
+    def __repr__(self) -> str:
+        return f"CheckResult({self.name!r}, passed={self.passed})"
+
+    def _ipython_display_(self) -> None:
+        """IPython calls this instead of showing the repr: the verdict is already printed."""
+        return None
+
+
+class _TimedOut(BaseException):
+    """Raised inside a student's function when it runs past the time limit. A
+    BaseException, so that a student's ``except Exception`` cannot swallow it."""
+
+
+def _can_interrupt() -> bool:
+    return (
+        hasattr(signal, "SIGALRM")
+        and hasattr(signal, "setitimer")
+        and threading.current_thread() is threading.main_thread()
+    )
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float | None):
+    """Raise :class:`_TimedOut` in the running code after ``seconds`` (wall clock).
+
+    Python code cannot be killed from another thread, so this uses the Unix interval timer
+    (SIGALRM): its handler runs in the main thread between two bytecodes, which is where a
+    student's endless loop spins, in a script and in a Jupyter kernel alike. A torch
+    operation already running in C finishes first. Where SIGALRM is missing (Windows) or
+    when called outside the main thread, the code runs without a limit. An interval timer
+    armed by someone else (pytest-timeout, for one) is kept: when it would fire first, no
+    limit of ours is set; otherwise it is re-armed, minus the time spent here, on exit.
+    """
+    if not seconds or seconds <= 0 or not _can_interrupt():
+        yield
+        return
+
+    armed = [True]
+
+    def on_alarm(signum, frame):
+        if armed[0]:
+            raise _TimedOut()
+
+    try:
+        old_handler = signal.signal(signal.SIGALRM, on_alarm)
+    except (ValueError, OSError):  # not allowed here after all
+        yield
+        return
+    old_delay, old_interval = signal.setitimer(signal.ITIMER_REAL, seconds)
+    if old_delay and old_delay <= seconds:  # an outer timer fires first: leave it alone
+        signal.setitimer(signal.ITIMER_REAL, old_delay, old_interval)
+        signal.signal(signal.SIGALRM, old_handler)
+        yield
+        return
+    t0 = time.monotonic()
+    try:
+        yield
+    finally:
+        armed[0] = False  # a signal arriving from here on is ignored: the code has finished
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old_handler)
+        if old_delay:
+            left = max(old_delay - (time.monotonic() - t0), 1e-3)
+            signal.setitimer(signal.ITIMER_REAL, left, old_interval)
 
 
 @dataclass
@@ -461,7 +594,9 @@ def run_check(
     check_dtype: bool = True,
     compare: Callable[[Any, Any, Case], str | None] | None = None,
     check_name: str | None = None,
-) -> bool:
+    time_limit: float | None = None,
+    reveal: str | None = None,
+) -> CheckResult:
     """Compare ``student_fn`` with ``reference_fn`` on ``cases``; print a verdict.
 
     For each case, in order, the two functions are called on separate deep copies of the
@@ -470,7 +605,8 @@ def run_check(
     have, match its values within ``rtol``/``atol``, and leave the inputs unchanged.
     With ``grad=True`` the gradients of ``sum(w * output)`` (fixed random weights ``w``)
     with respect to every floating tensor argument must match too. The check stops at
-    the first failing case.
+    the first failing case. Each call of the student's function (and of autograd through
+    it) is stopped after ``time_limit`` seconds, with a verdict saying so.
 
     Parameters
     ----------
@@ -498,37 +634,50 @@ def run_check(
     check_name : str, optional
         The check's name used in the :func:`prefer` note (default ``"check_" + name``
         with spaces replaced by underscores).
+    time_limit : float, optional
+        Seconds one call of the student's function may take (default :data:`TIME_LIMIT_S`,
+        or ``$SESMLIB_CHECK_TIME_LIMIT``; 0 for none). Enforced where SIGALRM exists (Linux,
+        macOS) in the main thread, Jupyter kernels included; elsewhere there is no limit.
+    reveal : str, optional
+        Markdown (LaTeX allowed) shown after a pass and only then: for exercises whose
+        answer the notebook keeps hidden until the student has found it.
 
     Returns
     -------
-    bool
-        True when every case passed.
+    CheckResult
+        True (``bool(result)``) when every case passed; Jupyter displays nothing for it.
 
     Examples
     --------
     >>> import torch
     >>> cases = [Case("x = 0", torch.zeros(2)), Case("x = 1", torch.ones(2))]
-    >>> run_check("sigmoid", lambda x: torch.sigmoid(x), torch.sigmoid, cases)
+    >>> ok = run_check("sigmoid", lambda x: torch.sigmoid(x), torch.sigmoid, cases)
     ✅ sigmoid: correct on all 2 inputs (values, shapes and dtypes checked).
+    >>> bool(ok)
     True
-    >>> run_check("sigmoid", lambda x: 1 / (1 + torch.exp(x)), torch.sigmoid, cases)
+    >>> ok = run_check("sigmoid", lambda x: 1 / (1 + torch.exp(x)), torch.sigmoid, cases)
     ❌ sigmoid: not right yet.
        passed: 1 of 2 inputs (x = 0)
        failed on: x = 1
        input: tensor([1, 1]), float32
        problem: output has wrong values in 2 of 2 entries; largest gap at index (0,): yours 0.268941, expected 0.731059.
+    >>> bool(ok)
     False
     """
     check_name = check_name or "check_" + "_".join(name.split())
     cases = list(cases)
     if not cases:
         raise ValueError("run_check: cases must not be empty")
+    limit = _time_limit_default() if time_limit is None else float(time_limit)
 
-    def finish(passed: bool, lines: list[str]) -> bool:
-        print("\n".join(lines))
+    def finish(passed: bool, lines: list[str]) -> CheckResult:
+        text = "\n".join(lines)
+        print(text)
+        if passed and reveal:
+            _show_markdown(reveal)
         if callable(student_fn):
             record_result(student_fn, check_name, passed)
-        return passed
+        return CheckResult(name, passed, text)
 
     if not callable(student_fn):
         got = describe(student_fn)
@@ -546,15 +695,12 @@ def run_check(
         expected = _call(reference_fn, r_args, r_kwargs, seed)
         problem = None
         try:
-            yours = _call(student_fn, args, kwargs, seed)
+            with _time_limit(limit):
+                yours = _call(student_fn, args, kwargs, seed)
+        except _TimedOut:
+            return finish(False, _too_slow(name, case, reference_fn, limit, student_fn))
         except NotImplementedError as exc:
-            msg = str(exc).strip()
-            own = "" if not msg or msg.startswith("Exercise") else f" ({_short(msg, 120)})"
-            return finish(False, [
-                f"{TODO} {name}: not done yet{own}. Replace the `raise NotImplementedError(...)` line "
-                "in the exercise cell with your code, run that cell, then run this check again. "
-                "(Until then the cells below use the library's version.)",
-            ])
+            return finish(False, [_not_done(name, exc, student_fn)])
         except Exception as exc:  # the student's mistake: one line, no traceback
             problem = (
                 f"your function raised {type(exc).__name__}: {_short(str(exc)) or '(no message)'}"
@@ -573,7 +719,9 @@ def run_check(
                         _compare(yours, expected, "output", rtol, atol, check_dtype)
                     _check_inputs_unchanged(case, args, kwargs, reference_fn)
                     if grad:
-                        _check_grads(student_fn, reference_fn, case, seed, rtol, atol)
+                        _check_grads(student_fn, reference_fn, case, seed, rtol, atol, limit)
+                except _TimedOut:
+                    return finish(False, _too_slow(name, case, reference_fn, limit, student_fn))
                 except CheckFailure as exc:
                     problem = str(exc)
                 except Exception as exc:  # raised while differentiating the student's function
@@ -603,6 +751,73 @@ def run_check(
     return finish(True, [f"{PASS} {name}: correct on all {len(cases)} inputs ({what} checked)."])
 
 
+def _show_markdown(text: str) -> None:
+    """Rendered Markdown (with LaTeX) in a Jupyter kernel; the plain text elsewhere."""
+    try:
+        from IPython import get_ipython
+        from IPython.display import Markdown, display
+    except ImportError:  # IPython is optional outside notebooks
+        print(text)
+        return
+    shell = get_ipython()
+    if shell is not None and getattr(shell, "kernel", None) is not None:
+        display(Markdown(text))
+    else:
+        print(text)
+
+
+def _fmt_seconds(seconds: float) -> str:
+    return f"{seconds:g}"
+
+
+def _too_slow(name: str, case: Case, reference_fn: Callable, limit: float, student_fn: Any) -> list[str]:
+    fn_name = getattr(student_fn, "__name__", "your function")
+    return [
+        f"{FAIL} {name}: took longer than {_fmt_seconds(limit)} s: is there a loop that never ends?",
+        f"   stopped on: {case.label}",
+        f"   input: {_describe_call(case, reference_fn)}",
+        f"   hint: every input of this check is small, so {fn_name} should answer in well under a second. "
+        "Look for a `while` loop whose condition never becomes false, or a loop over a range that grows.",
+    ]
+
+
+def _stub_frame(exc: BaseException):
+    """The innermost traceback frame (the one that raised)."""
+    tb = exc.__traceback__
+    last = None
+    while tb is not None:
+        last = tb
+        tb = tb.tb_next
+    return last.tb_frame if last is not None else None
+
+
+def _not_done(name: str, exc: NotImplementedError, student_fn: Any) -> str:
+    """The "not done yet" verdict; names the earlier exercise when the stub that raised
+    belongs to another function than the one being checked."""
+    msg = str(exc).strip()
+    frame = _stub_frame(exc)
+    own_code = getattr(student_fn, "__code__", None)
+    if own_code is None:  # a wrapper (e.g. a callable object) around the student's function
+        own_code = getattr(getattr(student_fn, "__wrapped__", None), "__code__", None)
+    raiser = frame.f_code if frame is not None else None
+    is_stub = msg.startswith("Exercise")
+    if is_stub and raiser is not None and own_code is not None and raiser is not own_code:
+        upstream = raiser.co_name
+        mine = getattr(own_code, "co_name", "your function")
+        return (
+            f"{TODO} {name}: your `{mine}` calls `{upstream}`, which is not done yet (it is an earlier "
+            f"exercise). Finish `{upstream}` first: replace its `raise NotImplementedError(...)` line, run "
+            f"its cell and its check, then run this check again. (Until then the cells below use the "
+            "library's version.)"
+        )
+    own = "" if not msg or is_stub else f" ({_short(msg, 120)})"
+    return (
+        f"{TODO} {name}: not done yet{own}. Replace the `raise NotImplementedError(...)` line "
+        "in the exercise cell with your code, run that cell, then run this check again. "
+        "(Until then the cells below use the library's version.)"
+    )
+
+
 def _check_inputs_unchanged(case: Case, args: tuple, kwargs: dict, fn: Callable) -> None:
     before = _tensors_in(case.args, case.kwargs, fn)
     after = _tensors_in(args, kwargs, fn)
@@ -614,17 +829,30 @@ def _check_inputs_unchanged(case: Case, args: tuple, kwargs: dict, fn: Callable)
             )
 
 
-def _check_grads(student_fn, reference_fn, case: Case, seed: int, rtol: float, atol: float) -> None:
+def _check_grads(student_fn, reference_fn, case: Case, seed: int, rtol: float, atol: float,
+                 limit: float | None = None) -> None:
     names, g_ref, _ = _grads(reference_fn, case, seed, reference_fn)
-    _, g_you, out = _grads(student_fn, case, seed, reference_fn)
+    with _time_limit(limit):
+        _, g_you, out = _grads(student_fn, case, seed, reference_fn)
     for label, gr, gy in zip(names, g_ref, g_you):
-        if gr is None or not bool(gr.abs().gt(0).any()):
+        if gr is None:
             continue  # the reference does not depend on this input
         if gy is None:
+            if not bool(gr.abs().gt(0).any()):
+                continue  # zero slope either way (e.g. saturated units): nothing to compare
             raise CheckFailure(
                 f"no gradient flows from your output back to {label}: autograd cannot see through "
                 "your computation. Use torch operations on the tensors themselves; avoid .item(), "
                 ".numpy(), .detach(), torch.tensor(...) on results, and the math module."
+            )
+        if bool(torch.isnan(gy).any()) and not bool(torch.isnan(gr).any()):
+            idx = _first_index(torch.isnan(gy))
+            raise CheckFailure(
+                f"your values are right, but the gradient with respect to {label} is NaN (first at index "
+                f"{_index_str(idx)}, expected {_fmt_num(float(gr[idx]))}): an intermediate result of your "
+                "formula overflowed (exp of a large number is inf, and inf / inf or 0 * inf is NaN) even "
+                "though the output came out finite. Training would be poisoned by it. Use a function that "
+                "never overflows (torch.sigmoid, torch.logsumexp, torch.nn.functional.softplus)."
             )
         try:
             _compare(gy, gr, f"the gradient with respect to {label}", rtol, atol, False)

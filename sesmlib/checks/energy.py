@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 
 from .. import energy as _energy
-from ._core import Case, random_tensor, run_check
+from ._core import CheckResult, Case, random_tensor, run_check
 
 __all__ = ["check_free_energy", "check_free_energy_inf", "check_free_energy_gap"]
 
@@ -28,7 +28,7 @@ def _ref_free_energy_gap(energies, betas, dz=1.0):
     return _energy.free_energy_gap(energies, betas, dz=dz)
 
 
-def check_free_energy(fn) -> bool:
+def check_free_energy(fn) -> CheckResult:
     """Check the student's ``fn(energies, beta, dz)``:
     ``F_beta = -(1/beta) log(sum_k exp(-beta E[..., k]) dz)`` over the last dimension.
 
@@ -38,9 +38,8 @@ def check_free_energy(fn) -> bool:
 
     Examples
     --------
-    >>> check_free_energy(lambda E, beta, dz: -(torch.logsumexp(-beta * E, -1) + torch.log(torch.tensor(dz, dtype=E.dtype))) / beta)  # doctest: +ELLIPSIS
+    >>> _ = check_free_energy(lambda E, beta, dz: -(torch.logsumexp(-beta * E, -1) + torch.log(torch.tensor(dz, dtype=E.dtype))) / beta)  # doctest: +ELLIPSIS
     ✅ free energy: correct on all 6 inputs (values, shapes, dtypes and gradients checked).
-    True
     """
     cases = [
         Case("one input, E = [0, 1, 4], beta = 1, dz = 1", torch.tensor([[0.0, 1.0, 4.0]]), 1.0, 1.0),
@@ -58,7 +57,7 @@ def check_free_energy(fn) -> bool:
     )
 
 
-def check_free_energy_inf(fn) -> bool:
+def check_free_energy_inf(fn) -> CheckResult:
     """Check the student's ``fn(energies, z) -> (F_inf, z_star)``: the lowest energy of each
     row (last dimension) and the latent grid value where it is reached.
 
@@ -67,9 +66,8 @@ def check_free_energy_inf(fn) -> bool:
     >>> def f(E, z):
     ...     best = E.argmin(dim=-1)
     ...     return E.min(dim=-1).values, z[best]
-    >>> check_free_energy_inf(f)  # doctest: +ELLIPSIS
+    >>> _ = check_free_energy_inf(f)  # doctest: +ELLIPSIS
     ✅ zero-temperature free energy: correct on all 4 inputs (values, shapes and dtypes checked).
-    True
     """
     z8 = torch.linspace(0, 7, 8)
     cases = [
@@ -86,16 +84,15 @@ def check_free_energy_inf(fn) -> bool:
     )
 
 
-def check_free_energy_gap(fn) -> bool:
+def check_free_energy_gap(fn) -> CheckResult:
     """Check the student's ``fn(energies, betas, dz)``: ``F_beta - F_inf`` for each beta of
     the list, stacked into shape ``(len(betas), ...)``.
 
     Examples
     --------
     >>> from sesmlib import energy as en
-    >>> check_free_energy_gap(lambda E, betas, dz: torch.stack([en.free_energy(E, b, dz=dz) - E.min(-1).values for b in betas]))  # doctest: +ELLIPSIS
+    >>> _ = check_free_energy_gap(lambda E, betas, dz: torch.stack([en.free_energy(E, b, dz=dz) - E.min(-1).values for b in betas]))  # doctest: +ELLIPSIS
     ✅ free-energy gap: correct on all 3 inputs (values, shapes and dtypes checked).
-    True
     """
     cases = [
         Case("one input, E = [0, 1, 4], betas = [1, 10]", torch.tensor([[0.0, 1.0, 4.0]]), [1.0, 10.0], 1.0),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-from ._core import Case, random_tensor, run_check
+from ._core import CheckResult, Case, random_tensor, run_check
 
 __all__ = ["check_log_partition_enum", "check_cd1_update"]
 
@@ -41,7 +41,7 @@ def _rbm_case(label, n_vis, n_hid, scale, seed, dtype=torch.float32, low=None):
     )
 
 
-def check_log_partition_enum(fn) -> bool:
+def check_log_partition_enum(fn) -> CheckResult:
     """Check the student's ``fn(W, b_vis, b_hid)``: the exact ``log Z`` of the binary RBM
     with energy ``E(v, h) = -v.b_vis - h.b_hid - v^T W h``, a number (float or 0-d tensor).
 
@@ -56,9 +56,8 @@ def check_log_partition_enum(fn) -> bool:
     ...     v = torch.tensor(list(itertools.product([0.0, 1.0], repeat=W.shape[0])), dtype=torch.float64)
     ...     neg_f = v @ b_vis.double() + torch.nn.functional.softplus(v @ W.double() + b_hid.double()).sum(1)
     ...     return torch.logsumexp(neg_f, 0)
-    >>> check_log_partition_enum(log_z)  # doctest: +ELLIPSIS
+    >>> _ = check_log_partition_enum(log_z)  # doctest: +ELLIPSIS
     ✅ log Z by enumeration: correct on all 5 inputs (outputs checked).
-    True
     """
     cases = [
         Case("all zero, 3 visible x 2 hidden units (log Z = 5 log 2)", torch.zeros(3, 2), torch.zeros(3), torch.zeros(2)),
@@ -90,7 +89,7 @@ def check_log_partition_enum(fn) -> bool:
     )
 
 
-def check_cd1_update(fn) -> bool:
+def check_cd1_update(fn) -> CheckResult:
     """Check the student's ``fn(V, W, b_vis, b_hid, u_h, u_v=None) -> (dW, db_vis, db_hid)``,
     the CD-1 estimate of the log-likelihood gradient with the random numbers passed in
     (a unit is on when its uniform number is strictly below its probability; ``u_v=None``
@@ -99,9 +98,8 @@ def check_cd1_update(fn) -> bool:
     Examples
     --------
     >>> from sesmlib.rbm import cd1_update
-    >>> check_cd1_update(cd1_update)  # doctest: +ELLIPSIS
+    >>> _ = check_cd1_update(cd1_update)  # doctest: +ELLIPSIS
     ✅ CD-1 update: correct on all 4 inputs (values, shapes and dtypes checked).
-    True
     """
     def case(label, B, N, M, seed, with_u_v, binary=True, dtype=torch.float32):
         V = random_tensor((B, N), low=0.0, high=1.0, dtype=dtype, seed=seed)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import torch
 
-from ._core import Case, random_tensor, run_check
+from ._core import CheckResult, Case, random_tensor, run_check
 
 __all__ = ["check_sesm_energy", "check_sesm_sparsity", "check_sesm_loss", "check_sesm_grad_z", "check_sesm_grad_w"]
 
@@ -81,7 +81,7 @@ def _model_cases(with_s: bool, with_r: bool) -> list[Case]:
     ]
 
 
-def check_sesm_energy(fn) -> bool:
+def check_sesm_energy(fn) -> CheckResult:
     """Check the student's ``fn(Y, Z, W, b_enc, b_dec, gain, alpha_e) -> (B,)``, the energy
     of eq. 7 for each sample (values and gradients).
 
@@ -89,9 +89,8 @@ def check_sesm_energy(fn) -> bool:
     --------
     >>> def E(Y, Z, W, b_enc, b_dec, gain, alpha_e):
     ...     return alpha_e * ((Z - Y @ W - b_enc) ** 2).sum(1) + ((Y - torch.sigmoid(gain * Z) @ W.T - b_dec) ** 2).sum(1)
-    >>> check_sesm_energy(E)  # doctest: +ELLIPSIS
+    >>> _ = check_sesm_energy(E)  # doctest: +ELLIPSIS
     ✅ SESM energy (eq. 7): correct on all 5 inputs (values, shapes, dtypes and gradients checked).
-    True
     """
     return run_check(
         "SESM energy (eq. 7)", fn, _ref_energy, _model_cases(False, False), grad=True, check_name="check_sesm_energy",
@@ -100,14 +99,13 @@ def check_sesm_energy(fn) -> bool:
     )
 
 
-def check_sesm_sparsity(fn) -> bool:
+def check_sesm_sparsity(fn) -> CheckResult:
     """Check the student's ``fn(Z, gain) -> (B,)``: ``h(Z) = sum_i log(1 + l(z_i)^2)``.
 
     Examples
     --------
-    >>> check_sesm_sparsity(lambda Z, gain: torch.log1p(torch.sigmoid(gain * Z) ** 2).sum(-1))  # doctest: +ELLIPSIS
+    >>> _ = check_sesm_sparsity(lambda Z, gain: torch.log1p(torch.sigmoid(gain * Z) ** 2).sum(-1))  # doctest: +ELLIPSIS
     ✅ sparsity h(Z): correct on all 5 inputs (values, shapes, dtypes and gradients checked).
-    True
     """
     cases = [
         Case("Z = 0 (l = 1/2 for both units)", torch.zeros(1, 2), 7.0),
@@ -122,17 +120,16 @@ def check_sesm_sparsity(fn) -> bool:
     )
 
 
-def check_sesm_loss(fn) -> bool:
+def check_sesm_loss(fn) -> CheckResult:
     """Check the student's ``fn(Y, Z, W, b_enc, b_dec, gain, alpha_e, alpha_s, alpha_r) -> (B,)``:
     eq. 8, ``E(Y, Z) + alpha_s h(Z) + alpha_r ||W||_1`` for each sample.
 
     Examples
     --------
     >>> from sesmlib import sesm
-    >>> check_sesm_loss(lambda Y, Z, W, b_enc, b_dec, gain, alpha_e, alpha_s, alpha_r: sesm.loss(
+    >>> _ = check_sesm_loss(lambda Y, Z, W, b_enc, b_dec, gain, alpha_e, alpha_s, alpha_r: sesm.loss(
     ...     Y, Z, W, b_enc, b_dec, gain=gain, alpha_e=alpha_e, alpha_s=alpha_s, alpha_r=alpha_r))  # doctest: +ELLIPSIS
     ✅ SESM loss (eq. 8): correct on all 5 inputs (values, shapes, dtypes and gradients checked).
-    True
     """
     return run_check(
         "SESM loss (eq. 8)", fn, _ref_loss, _model_cases(True, True), grad=True, check_name="check_sesm_loss",
@@ -141,17 +138,16 @@ def check_sesm_loss(fn) -> bool:
     )
 
 
-def check_sesm_grad_z(fn) -> bool:
+def check_sesm_grad_z(fn) -> CheckResult:
     """Check the student's hand-derived ``fn(Y, Z, W, b_enc, b_dec, gain, alpha_e, alpha_s) -> (B, M)``,
     the gradient of each sample's loss (eq. 8) with respect to its code, against autograd.
 
     Examples
     --------
     >>> from sesmlib import sesm
-    >>> check_sesm_grad_z(lambda Y, Z, W, b_enc, b_dec, gain, alpha_e, alpha_s: sesm.code_grad(
+    >>> _ = check_sesm_grad_z(lambda Y, Z, W, b_enc, b_dec, gain, alpha_e, alpha_s: sesm.code_grad(
     ...     Y, Z, W, b_enc, b_dec, gain=gain, alpha_e=alpha_e, alpha_s=alpha_s))  # doctest: +ELLIPSIS
     ✅ dL/dZ: correct on all 5 inputs (values, shapes and dtypes checked).
-    True
     """
     return run_check(
         "dL/dZ", fn, _ref_grad_z, _model_cases(True, False), check_name="check_sesm_grad_z", rtol=1e-4, atol=1e-5,
@@ -160,7 +156,7 @@ def check_sesm_grad_z(fn) -> bool:
     )
 
 
-def check_sesm_grad_w(fn) -> bool:
+def check_sesm_grad_w(fn) -> CheckResult:
     """Check the student's hand-derived
     ``fn(Y, Z, W, b_enc, b_dec, gain, alpha_e, alpha_s, alpha_r) -> (N, M)``, the gradient
     with respect to W of the loss (eq. 8) averaged over the batch, against autograd.
@@ -168,10 +164,9 @@ def check_sesm_grad_w(fn) -> bool:
     Examples
     --------
     >>> from sesmlib import sesm
-    >>> check_sesm_grad_w(lambda Y, Z, W, b_enc, b_dec, gain, alpha_e, alpha_s, alpha_r: sesm.loss_grads(
+    >>> _ = check_sesm_grad_w(lambda Y, Z, W, b_enc, b_dec, gain, alpha_e, alpha_s, alpha_r: sesm.loss_grads(
     ...     Y, Z, W, b_enc, b_dec, gain=gain, alpha_e=alpha_e, alpha_s=alpha_s, alpha_r=alpha_r)["W"])  # doctest: +ELLIPSIS
     ✅ dL/dW: correct on all 5 inputs (values, shapes and dtypes checked).
-    True
     """
     return run_check(
         "dL/dW", fn, _ref_grad_w, _model_cases(True, True), check_name="check_sesm_grad_w", rtol=1e-4, atol=1e-5,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from ._core import Case, random_tensor, run_check
+from ._core import CheckResult, Case, random_tensor, run_check
 
 __all__ = ["check_back_project"]
 
@@ -48,7 +48,7 @@ def _cases() -> list[Case]:
     ]
 
 
-def check_back_project(fn) -> bool:
+def check_back_project(fn) -> CheckResult:
     """Check the student's ``fn(W1, b_dec1, W2, b_dec2)`` -> (K, N): each second-stage unit
     alone on, decoded by the second decoder, clipped to [0, 1], decoded by the first.
 
@@ -57,9 +57,8 @@ def check_back_project(fn) -> bool:
     >>> import torch
     >>> def mine(W1, b_dec1, W2, b_dec2):
     ...     return (W2.T + b_dec2).clamp(0, 1) @ W1.T + b_dec1
-    >>> check_back_project(mine)  # doctest: +ELLIPSIS
+    >>> _ = check_back_project(mine)  # doctest: +ELLIPSIS
     ✅ back-projection: correct on all 4 inputs ...
-    True
     """
     return run_check(
         "back-projection", fn, _reference, _cases(),

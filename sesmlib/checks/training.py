@@ -21,7 +21,7 @@ from typing import Any, Callable
 
 import torch
 
-from ._core import Case, random_tensor, record_result, run_check
+from ._core import CheckResult, Case, random_tensor, record_result, run_check
 
 __all__ = ["check_infer_code", "check_parameter_step", "check_code_entropy"]
 
@@ -48,7 +48,7 @@ def _ref_infer_code(model, Y, steps, step_size):
     return model.infer_code(Y, steps=steps, step_size=step_size)
 
 
-def check_infer_code(fn) -> bool:
+def check_infer_code(fn) -> CheckResult:
     """Check the student's ``fn(model, Y, steps, step_size) -> Z*`` (B, M): step 1 of the
     paper's algorithm, gradient descent on the loss of eq. 8 with respect to the code,
     starting from the encoder's output ``model.encode(Y)``.
@@ -60,9 +60,8 @@ def check_infer_code(fn) -> bool:
     ...     for _ in range(steps):
     ...         Z = Z - step_size * model.grads(Y, Z)["Z"]
     ...     return Z
-    >>> check_infer_code(infer)  # doctest: +ELLIPSIS
+    >>> _ = check_infer_code(infer)  # doctest: +ELLIPSIS
     ✅ code inference (step 1): correct on all 5 inputs (values, shapes and dtypes checked).
-    True
     """
     cases = [
         Case("steps = 0: Z* is the encoder's prediction", _model(6, 4, 10), _Y(1, 6, 11), 0, 0.1),
@@ -128,7 +127,7 @@ def _compare_params(yours: Any, expected: Any, case: Case) -> str | None:
     return None
 
 
-def check_parameter_step(fn) -> bool:
+def check_parameter_step(fn) -> CheckResult:
     """Check the student's ``fn(model, Y, Z, lr)``: step 2 of the paper's algorithm, with
     Y and Z clamped, ONE gradient step on ``model.W``, ``model.b_enc`` and ``model.b_dec``
     in place (the gradient of the batch-mean loss; Z must not change).
@@ -140,9 +139,8 @@ def check_parameter_step(fn) -> bool:
     ...     model.W -= lr * g["W"]
     ...     model.b_enc -= lr * g["b_enc"]
     ...     model.b_dec -= lr * g["b_dec"]
-    >>> check_parameter_step(parameter_step)  # doctest: +ELLIPSIS
+    >>> _ = check_parameter_step(parameter_step)  # doctest: +ELLIPSIS
     ✅ parameter step (step 2): correct on all 5 inputs (outputs checked).
-    True
     """
     if not callable(fn):
         return run_check("parameter step (step 2)", fn, _ref_parameter_step, [Case("-", None, None, None, 0.1)],
@@ -193,7 +191,7 @@ def _sparse_index(P: int, M: int, n_bins: int, p_on: float, seed: int) -> torch.
     return index
 
 
-def check_code_entropy(fn) -> bool:
+def check_code_entropy(fn) -> CheckResult:
     """Check the student's ``fn(index, n_bins, n_pixels)``: the entropy of a quantised code
     in bits per pixel, ``(M / N) H`` with ``H = - sum_i p_i log2 p_i`` over the level
     counts pooled over all samples and units (Section 4.1).
@@ -204,9 +202,8 @@ def check_code_entropy(fn) -> bool:
     ...     counts = torch.bincount(index.reshape(-1), minlength=n_bins).double()
     ...     p = counts[counts > 0] / index.numel()
     ...     return index.shape[1] / n_pixels * -(p * torch.log2(p)).sum()
-    >>> check_code_entropy(bpp)  # doctest: +ELLIPSIS
+    >>> _ = check_code_entropy(bpp)  # doctest: +ELLIPSIS
     ✅ bits per pixel: correct on all 6 inputs (outputs checked).
-    True
     """
     g = torch.Generator().manual_seed(7)
     cases = [

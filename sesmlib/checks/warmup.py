@@ -12,7 +12,7 @@ import torch
 
 from ..sesm import logistic as _reference_logistic
 from ..sesm import logistic_grad as _reference_logistic_grad
-from ._core import Case, random_tensor, run_check
+from ._core import CheckResult, Case, random_tensor, run_check
 
 __all__ = ["check_logistic", "check_logistic_grad"]
 
@@ -26,11 +26,13 @@ def _cases() -> list[Case]:
         Case("a random (2, 3) batch, gain = 0.5", random_tensor((2, 3), seed=2), 0.5),
         Case("large |x| = 50, gain = 7 (exp must not overflow into NaN)",
              torch.tensor([-50.0, -20.0, 20.0, 50.0]), 7.0),
+        Case("x = -13, gain = 7: exp(-g x) = exp(91) overflows float32, yet l(x) and its slope are tiny, not NaN",
+             torch.tensor([-13.0, -12.0, 13.0]), 7.0),
         Case("a float64 input (the dtype must be kept)", random_tensor((3, 2), dtype=torch.float64, seed=3), 7.0),
     ]
 
 
-def check_logistic(fn) -> bool:
+def check_logistic(fn) -> CheckResult:
     """Check the student's ``fn(x, gain)`` = 1 / (1 + exp(-gain x)), elementwise.
 
     Values, shapes and dtypes on small, random, large-|x| and float64 inputs, and the
@@ -39,9 +41,8 @@ def check_logistic(fn) -> bool:
     Examples
     --------
     >>> import torch
-    >>> check_logistic(lambda x, gain: torch.sigmoid(gain * x))  # doctest: +ELLIPSIS
-    ✅ logistic: correct on all 7 inputs (values, shapes, dtypes and gradients checked).
-    True
+    >>> _ = check_logistic(lambda x, gain: torch.sigmoid(gain * x))  # doctest: +ELLIPSIS
+    ✅ logistic: correct on all 8 inputs (values, shapes, dtypes and gradients checked).
     """
     return run_check(
         "logistic", fn, _reference_logistic, _cases(), grad=True,
@@ -50,7 +51,7 @@ def check_logistic(fn) -> bool:
     )
 
 
-def check_logistic_grad(fn) -> bool:
+def check_logistic_grad(fn) -> CheckResult:
     """Check the student's ``fn(x, gain)`` = d l / d x = gain l(x) (1 - l(x)), elementwise.
 
     Examples
@@ -59,9 +60,8 @@ def check_logistic_grad(fn) -> bool:
     >>> def dl(x, gain):
     ...     l = torch.sigmoid(gain * x)
     ...     return gain * l * (1 - l)
-    >>> check_logistic_grad(dl)  # doctest: +ELLIPSIS
-    ✅ derivative of the logistic: correct on all 7 inputs (values, shapes and dtypes checked).
-    True
+    >>> _ = check_logistic_grad(dl)  # doctest: +ELLIPSIS
+    ✅ derivative of the logistic: correct on all 8 inputs (values, shapes and dtypes checked).
     """
     return run_check(
         "derivative of the logistic", fn, _reference_logistic_grad, _cases(),

@@ -416,9 +416,9 @@ def build(solutions: Path | None = None, notebooks: Path | None = None, names: I
             backups = backups or backup_folder(work)
             kept = move_to(step.path, backups)
             log(f"moved {show(step.path, solutions.parent)} (not written by the tool) to {show(kept, solutions.parent)}")
-            changed.append(step.path)
-            if step.path.parent == notebooks and (solutions / step.path.name).exists():
+            if step.content is not None:  # a course notebook: write the tool's version in its place
                 write_if_changed(step.path, step.content)
+                changed.append(step.path)
         elif step.kind == "delete":
             step.path.unlink()
             changed.append(step.path)
@@ -427,6 +427,6 @@ def build(solutions: Path | None = None, notebooks: Path | None = None, names: I
     if refused:
         lines = "\n".join(f"  - {s.text}" for s in refused)
         raise RefusedError(f"left alone (not written by the tool, so it may hold someone's work):\n{lines}\n"
-                           f"Fix: {fix_command(refused, solutions.parent)}  (moves them to "
-                           f"{WORK_DIRNAME}/{'backups'}/ first)")
+                           f"Fix: {fix_command(refused, solutions.parent)}\n"
+                           f"(--force moves each of them to {WORK_DIRNAME}/backups/<time>/ first and says where)")
     return changed

@@ -29,6 +29,7 @@ import json
 import math
 import os
 import re
+import subprocess
 import sys
 import tempfile
 import time
@@ -146,7 +147,9 @@ async def _execute(nb: dict, *, time_limit: float, env: dict) -> _Run:
                                 shutdown_kernel="immediate", startup_timeout=max(1, int(time_limit)),
                                 resources={"metadata": {"path": cwd}})
         try:
-            async with client.async_setup_kernel(env=env, cleanup_kc=True):
+            # the kernel's own chatter (start-up warnings) is not the student's business
+            async with client.async_setup_kernel(env=env, cleanup_kc=True, stdout=subprocess.DEVNULL,
+                                                 stderr=subprocess.DEVNULL):
                 for i, cell in enumerate(node.cells[: last + 1]):
                     if cell.cell_type != "code" or _SKIP_TAGS & set(cell.get("metadata", {}).get("tags", [])):
                         continue
@@ -365,10 +368,15 @@ def summary(rows: list[Row]) -> dict:
     return counts
 
 
-def table(rows: list[Row]) -> str:
-    """The rows as an aligned text table, then a one-line summary."""
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
+
+
+def table(rows: list[Row], width: int = 110) -> str:
+    """The rows as an aligned text table (verdicts cut at ``width`` characters; the JSON
+    keeps them whole), then a one-line summary."""
     head = ("notebook", "exercise", "status", "verdict")
-    data = [(r.notebook, r.exercise, r.status, r.verdict) for r in rows]
+    data = [(r.notebook, r.exercise, r.status, _clip(r.verdict, width)) for r in rows]
     widths = [max([len(head[k])] + [len(d[k]) for d in data]) for k in range(3)]
     lines = ["  ".join(h.ljust(w) for h, w in zip(head, widths + [0])).rstrip()]
     lines.append("  ".join("-" * w for w in widths + [len(head[3])]))
