@@ -35,9 +35,7 @@ References
 """
 from __future__ import annotations
 
-import contextlib
 import math
-import time
 from pathlib import Path
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Callable
@@ -46,6 +44,7 @@ import torch
 import torch.nn.functional as F
 
 from ._device import device as _pick_device
+from ._engine import cpu_threads, train_rbm
 from ._utils import (
     check_expected_config,
     check_matrix,
@@ -67,10 +66,35 @@ MAX_EXACT_STATES = 2**25
 
 @dataclass(frozen=True, kw_only=True)
 class RBMSettings:
-    """The training settings of :meth:`RBM.fit`, one frozen record (see its Parameters).
+    """The training settings of :meth:`RBM.fit`, one frozen record.
 
     ``epochs``, ``batch_size`` and ``lr`` have no default; :data:`PAPER_SETTINGS` is the
     set used for the paper's baseline. :meth:`replace` gives a copy with some changed.
+
+    Attributes
+    ----------
+    epochs, batch_size : int
+        Passes over the data; rows per update (a last partial batch is dropped).
+    lr : float
+        Learning rate (on gradients averaged over the batch).
+    k : int
+        Gibbs steps per update (CD-k).
+    persistent : bool
+        Persistent CD (Tieleman 2008): batch_size negative chains continue from one update
+        to the next instead of restarting at the data. The chains' hidden states are
+        kept (as scikit-learn's BernoulliRBM does); each update runs k steps
+        h -> v ~ p(v|h) -> h ~ p(h|v); each step draws u_h then u_v as CD does
+        (u_v samples v, u_h the next h).
+    momentum, initial_momentum, momentum_switch_epoch :
+        Momentum ``initial_momentum`` for the first ``momentum_switch_epoch`` epochs of a
+        call to :meth:`RBM.fit` (when given), ``momentum`` after.
+    weight_decay : float
+        L2 penalty on W (not on the biases).
+    init_vis_bias : bool
+        On a model that has never been trained, first set b_vis from the data
+        (:meth:`RBM.init_visible_bias`).
+    seed : int or None
+        Seeds the sampling and the shuffling; None continues the model's own generator.
 
     Examples
     --------
@@ -215,35 +239,19 @@ def cd1_update(
 
 
 #: On the cpu, loops over batches of at most this many rows run on one thread (see
-#: :func:`_cpu_threads`).
+#: :func:`_threads_for`).
 SMALL_BATCH_ROWS = 256
 
 
-@contextlib.contextmanager
-def _cpu_threads(dev: torch.device, rows: int, num_threads: int | None):
-    """Run a training/sampling loop with a chosen number of cpu threads, then restore.
-
-    ``num_threads=None`` means: one thread when the loop's batches have at most
-    ``SMALL_BATCH_ROWS`` rows, else torch's current setting. With small batches each
-    operation is a few microseconds of work, less than what it costs to wake and join a
-    second thread; on a machine whose cores are shared with other processes, the
-    threads' barriers made the CD loop 4-30x slower than one thread (measured here on 2
-    cores). On cuda/mps this does nothing.
-    """
-    if dev.type != "cpu":
-        yield
-        return
-    if num_threads is None:
-        num_threads = 1 if rows <= SMALL_BATCH_ROWS else torch.get_num_threads()
-    num_threads = check_positive_int("num_threads", num_threads)
-    before = torch.get_num_threads()
-    if num_threads != before:
-        torch.set_num_threads(num_threads)
-    try:
-        yield
-    finally:
-        if torch.get_num_threads() != before:
-            torch.set_num_threads(before)
+def _threads_for(rows: int, num_threads: int | None) -> int | None:
+    """The cpu threads for a loop over batches of ``rows`` rows: ``num_threads`` when given,
+    else one thread for at most ``SMALL_BATCH_ROWS`` rows (each product is then a few
+    microseconds of work, less than waking a second thread costs; on a machine whose cores
+    are shared the threads' barriers made the CD loop 4-30x slower, measured on 2 cores),
+    else torch's current setting (None)."""
+    if num_threads is not None:
+        return num_threads
+    return 1 if rows <= SMALL_BATCH_ROWS else None
 
 
 def _all_binary_states(n: int, start: int, stop: int, device, dtype) -> torch.Tensor:
@@ -831,22 +839,13 @@ class RBM:
     def fit(
         self,
         X: torch.Tensor,
+        settings: RBMSettings | None = None,
         *,
-        epochs: int,
-        batch_size: int,
-        lr: float,
-        k: int = 1,
-        persistent: bool = False,
-        momentum: float = 0.0,
-        initial_momentum: float | None = None,
-        momentum_switch_epoch: int = 0,
-        weight_decay: float = 0.0,
-        init_vis_bias: bool = True,
-        seed: int | None = None,
         progress: bool = True,
         callback: Callable | None = None,
         num_threads: int | None = None,
         matmul_dtype: torch.dtype | None = None,
+        **changes,
     ) -> dict:
         """Train by CD-k (or persistent CD) with momentum and L2 weight decay.
 
@@ -866,26 +865,9 @@ class RBM:
         ----------
         X : Tensor (n, N)
             Training data, pixels in [0, 1].
-        epochs, batch_size : int
-        lr : float
-            Learning rate (on gradients averaged over the batch).
-        k : int
-            Gibbs steps per update (CD-k).
-        persistent : bool
-            Persistent CD (Tieleman 2008): batch_size negative chains continue from one update
-            to the next instead of restarting at the data. The chains' hidden states are
-            kept (as scikit-learn's BernoulliRBM does); each update runs k steps
-            h -> v ~ p(v|h) -> h ~ p(h|v); each step draws u_h then u_v as CD does
-            (u_v samples v, u_h the next h).
-        momentum, initial_momentum, momentum_switch_epoch :
-            See above.
-        weight_decay : float
-            L2 penalty on W (not on the biases).
-        init_vis_bias : bool
-            On a model that has never been trained, first set b_vis from the data
-            (:meth:`init_visible_bias`).
-        seed : int or None
-            Seeds the sampling and the shuffling; None continues the model's own generator.
+        settings : RBMSettings or None
+            The training settings (see :class:`RBMSettings` for each); None builds them
+            from ``changes`` (then ``epochs``, ``batch_size`` and ``lr`` are required).
         progress : bool
             A tqdm bar over the epochs.
         callback : callable or None
@@ -893,7 +875,7 @@ class RBM:
             history); returning True stops training.
         num_threads : int or None
             Cpu threads for the loop; None: one thread for batches of at most
-            ``SMALL_BATCH_ROWS`` rows (faster there, see ``_cpu_threads``), else unchanged.
+            ``SMALL_BATCH_ROWS`` rows (faster there, see ``_threads_for``), else unchanged.
         matmul_dtype : torch.dtype or None
             None (default): every product in the model's dtype. ``torch.bfloat16`` runs the
             five matrix products of each update in bfloat16 (the parameters, the momentum and
@@ -902,6 +884,9 @@ class RBM:
             products are 2-3x faster; the rounding (8-bit mantissa) is small next to the
             sampling noise of CD. Random numbers then differ from :func:`cd1_update`'s
             float32 comparison only where u and p round to the same bfloat16 number.
+        **changes
+            Any field of :class:`RBMSettings`, replacing the one in ``settings``:
+            ``fit(X, PAPER_SETTINGS, epochs=2)`` or ``fit(X, epochs=2, batch_size=10, lr=0.1)``.
 
         Returns
         -------
@@ -919,177 +904,24 @@ class RBM:
         >>> sorted(h)
         ['digits_per_s', 'epoch', 'momentum', 'recon_error', 'time']
         """
+        s = RBMSettings(**changes) if settings is None else settings.replace(**changes)
         X = self._visible("X", X)
         warn_if_outside_unit_range("X", X)
-        epochs = check_positive_int("epochs", epochs)
-        batch_size = check_positive_int("batch_size", batch_size)
-        k = check_positive_int("k", k)
-        lr = check_nonnegative("lr", lr, positive=True)
-        momentum = check_nonnegative("momentum", momentum)
-        if momentum >= 1:
-            raise ValueError(f"momentum must be in [0, 1), got {momentum}")
-        if initial_momentum is not None:
-            initial_momentum = check_nonnegative("initial_momentum", initial_momentum)
-            if initial_momentum >= 1:
-                raise ValueError(f"initial_momentum must be in [0, 1), got {initial_momentum}")
-        if isinstance(momentum_switch_epoch, bool) or not isinstance(momentum_switch_epoch, int) or momentum_switch_epoch < 0:
-            raise ValueError(f"momentum_switch_epoch must be an int >= 0, got {momentum_switch_epoch!r}")
-        weight_decay = check_nonnegative("weight_decay", weight_decay)
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-            raise TypeError(f"seed must be an int or None, got {seed!r}")
         if callback is not None and not callable(callback):
             raise TypeError("callback must be callable or None")
         n = X.shape[0]
-        if batch_size > n:
-            raise ValueError(f"batch_size ({batch_size}) is larger than the number of samples ({n})")
+        if s.batch_size > n:
+            raise ValueError(f"batch_size ({s.batch_size}) is larger than the number of samples ({n})")
         if num_threads is not None:
             check_positive_int("num_threads", num_threads)
         if matmul_dtype not in (None, torch.float32, torch.float64, torch.bfloat16, torch.float16):
             raise TypeError(f"matmul_dtype must be None, torch.bfloat16, torch.float16 or a float dtype, got {matmul_dtype}")
-        if init_vis_bias and self.n_updates_ == 0:
+        if s.init_vis_bias and self.n_updates_ == 0:
             self._init_visible_bias(X)
-        with _cpu_threads(self.device, batch_size, num_threads):
-            return self._fit_loop(X, epochs, batch_size, lr, k, persistent, momentum, initial_momentum,
-                                  momentum_switch_epoch, weight_decay, seed, progress, callback,
-                                  self.dtype if matmul_dtype is None else matmul_dtype)
-
-    def _fit_loop(self, X, epochs, batch_size, lr, k, persistent, momentum, initial_momentum,
-                  momentum_switch_epoch, weight_decay, seed, progress, callback, mdt) -> dict:
-        n = X.shape[0]
-        g = self._gen if seed is None else self._make_generator(seed)
-        g_shuffle = self._make_generator(int(torch.randint(0, 2**62, (1,), generator=g, device=self.device)))
-        B, N, M, dev, dt = batch_size, self.n_visible, self.n_hidden, self.device, self.dtype
-        n_batches = n // B
-        X_eval = X[: min(n, 1000)]  # (E, N) fixed rows for the reconstruction error
-        mixed = mdt != dt  # products in reduced precision, parameters kept in dt
-
-        def buf(*shape, dtype=mdt):
-            return torch.empty(*shape, device=dev, dtype=dtype)
-
-        # Buffers. Rows 0..B-1 of VV / PP hold the positive phase, rows B..2B-1 the negative,
-        # with PP's negative rows negated, so that dW = VV^T PP is one matrix product.
-        VV, PP = buf(2 * B, N), buf(2 * B, M)  # (2B, N), (2B, M)
-        V0, Vn = VV[:B], VV[B:]
-        P0, Pn = PP[:B], PP[B:]
-        Hs, Pv = buf(B, M), buf(B, N)
-        Uh, Uv = buf(B, M, dtype=dt), buf(B, N, dtype=dt)
-        signs = torch.cat([torch.ones(B, device=dev, dtype=mdt), -torch.ones(B, device=dev, dtype=mdt)])  # (2B,)
-        ones2 = torch.ones(2 * B, device=dev, dtype=mdt)
-        vel_W, vel_bv, vel_bh = torch.zeros_like(self.W), torch.zeros_like(self.b_vis), torch.zeros_like(self.b_hid)
-        W, b_vis, b_hid = self.W, self.b_vis, self.b_hid
-        if mixed:  # reduced-precision copies used by the products, refreshed after each update
-            Wm, bvm, bhm = W.to(mdt), b_vis.to(mdt), b_hid.to(mdt)
-            G, gbv, gbh = buf(N, M), buf(N), buf(M)
-            # float32 copies: reduced-precision elementwise work is slow on cpus
-            Gf, Pvf = buf(N, M, dtype=dt), buf(B, N, dtype=dt)
-        else:
-            Wm, bvm, bhm = W, b_vis, b_hid
-        WmT = Wm.T
-        if persistent:
-            # Persistent CD keeps the chains' hidden states (B, M), as scikit-learn does; they
-            # start from h ~ p(h | v) at random training rows.
-            if self._persistent_chains is None or self._persistent_chains.shape != (B, M):
-                rows = X[torch.randint(0, n, (B,), generator=g, device=dev)]
-                self._persistent_chains = self.sample_h(rows, g)
-            Hs.copy_(self._persistent_chains)
-
-        hist: dict = {"epoch": [], "recon_error": [], "time": [], "digits_per_s": [], "momentum": []}
-        first_epoch = len(self.history_.get("epoch", []))
-        bar = _progress(range(epochs), enable=progress, desc="RBM", unit="epoch")
-        for ep in bar:
-            mu = initial_momentum if (initial_momentum is not None and ep < momentum_switch_epoch) else momentum
-            alpha = lr / B
-            plain = mu == 0 and weight_decay == 0 and not mixed
-            t0 = time.perf_counter()
-            perm = torch.randperm(n, generator=g_shuffle, device=dev)  # (n,) this epoch's order
-            for i in range(n_batches):
-                if mixed:
-                    V0.copy_(X[perm[i * B : (i + 1) * B]])
-                else:
-                    torch.index_select(X, 0, perm[i * B : (i + 1) * B], out=V0)  # (B, N) the batch
-                torch.addmm(bhm, V0, Wm, out=P0).sigmoid_()  # positive phase: p(h | v0)
-                if not persistent:
-                    start = P0
-                for step in range(k):
-                    torch.rand(B, M, generator=g, out=Uh)
-                    torch.rand(B, N, generator=g, out=Uv)
-                    if not persistent:
-                        torch.lt(Uh, start, out=Hs)  # h ~ p(h | v)
-                    if mixed:
-                        torch.addmm(bvm, Hs, WmT, out=Pv)
-                        Pvf.copy_(Pv).sigmoid_()  # p(v | h)
-                        torch.lt(Uv, Pvf, out=Vn)  # v ~ p(v | h)
-                    else:
-                        torch.addmm(bvm, Hs, WmT, out=Pv).sigmoid_()  # p(v | h)
-                        torch.lt(Uv, Pv, out=Vn)  # v ~ p(v | h)
-                    torch.addmm(bhm, Vn, Wm, out=Pn).sigmoid_()  # p(h | v_n)
-                    if persistent:
-                        torch.lt(Uh, Pn, out=Hs)  # the chain's next hidden state
-                    else:
-                        start = Pn
-                Pn.neg_()
-                # vel <- mu vel + lr * grad, the gradient's two products fused in one
-                if plain:
-                    W.addmm_(VV.T, PP, alpha=alpha)
-                    b_vis.addmv_(VV.T, signs, alpha=alpha)
-                    b_hid.addmv_(PP.T, ones2, alpha=alpha)
-                    continue
-                if mixed:
-                    torch.mm(VV.T, PP, out=G)
-                    torch.mv(VV.T, signs, out=gbv)
-                    torch.mv(PP.T, ones2, out=gbh)
-                    Gf.copy_(G)
-                    if mu == 0 and weight_decay == 0:
-                        W.add_(Gf, alpha=alpha)
-                        b_vis.add_(gbv.to(dt), alpha=alpha)
-                        b_hid.add_(gbh.to(dt), alpha=alpha)
-                        Wm.copy_(W)
-                        bvm.copy_(b_vis)
-                        bhm.copy_(b_hid)
-                        continue
-                    vel_W.mul_(mu).add_(Gf, alpha=alpha)
-                    vel_bv.mul_(mu).add_(gbv.to(dt), alpha=alpha)
-                    vel_bh.mul_(mu).add_(gbh.to(dt), alpha=alpha)
-                else:
-                    vel_W.addmm_(VV.T, PP, beta=mu, alpha=alpha)
-                    vel_bv.addmv_(VV.T, signs, beta=mu, alpha=alpha)
-                    vel_bh.addmv_(PP.T, ones2, beta=mu, alpha=alpha)
-                if weight_decay:
-                    vel_W.add_(W, alpha=-lr * weight_decay)
-                W.add_(vel_W)
-                b_vis.add_(vel_bv)
-                b_hid.add_(vel_bh)
-                if mixed:
-                    Wm.copy_(W)
-                    bvm.copy_(b_vis)
-                    bhm.copy_(b_hid)
-            if persistent:
-                self._persistent_chains.copy_(Hs.to(dt))
-            dt_ep = time.perf_counter() - t0
-            self.n_updates_ += n_batches
-            R = torch.sigmoid(torch.addmm(b_vis, torch.sigmoid(torch.addmm(b_hid, X_eval, W)), W.T))  # (E, N)
-            err = float(((R - X_eval) ** 2).mean())
-            row = {
-                "epoch": first_epoch + ep + 1,
-                "recon_error": err,
-                "time": dt_ep,
-                "digits_per_s": n_batches * B / dt_ep,
-                "momentum": mu,
-            }
-            for key, val in row.items():
-                hist[key].append(val)
-                self.history_.setdefault(key, []).append(val)
-            if progress and hasattr(bar, "set_postfix"):
-                bar.set_postfix(recon=f"{err:.4f}")
-            if not math.isfinite(err):
-                raise FloatingPointError(
-                    f"RBM training diverged at epoch {ep + 1} (non-finite weights); lower lr (now {lr})"
-                )
-            if callback is not None and callback(first_epoch + ep + 1, self, row) is True:
-                break
-        if hasattr(bar, "close"):
-            bar.close()
-        return hist
+        with cpu_threads(_threads_for(s.batch_size, num_threads), self.device):
+            return train_rbm(self, X, s.epochs, s.batch_size, s.lr, s.k, s.persistent, s.momentum, s.initial_momentum,
+                             s.momentum_switch_epoch, s.weight_decay, s.seed, progress, callback,
+                             self.dtype if matmul_dtype is None else matmul_dtype)
 
     # -------------------------------------------------- log Z and log-likelihood
 
@@ -1184,7 +1016,7 @@ class RBM:
             b_A = self.b_vis.clone()
         if num_threads is not None:
             check_positive_int("num_threads", num_threads)
-        with _cpu_threads(self.device, C, num_threads):
+        with cpu_threads(_threads_for(C, num_threads), self.device):
             return self._ais_loop(C, betas, b_A, seed, progress)
 
     def _ais_loop(self, C, betas, b_A, seed, progress) -> AISResult:
@@ -1359,5 +1191,5 @@ def train_paper_rbm(
     options = {k: v for k, v in overrides.items() if k not in names}
     X = check_matrix("X", X)
     rbm = RBM(X.shape[1], n_hidden, seed=settings.seed, device=device)
-    history = rbm.fit(X.to(rbm.device), progress=progress, callback=callback, **settings.as_dict(), **options)
+    history = rbm.fit(X.to(rbm.device), settings, progress=progress, callback=callback, **options)
     return rbm, history

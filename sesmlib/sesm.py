@@ -15,15 +15,15 @@ Training (Section 3) alternates, for each sample: (1) minimise eq. 8 over ``Z`` 
 descent starting from the encoder output, giving ``Z*``; (2) with ``Y`` and ``Z*`` clamped,
 one gradient step on ``W, b_enc, b_dec``.
 
-The module has three layers, read top to bottom:
+The module reads top to bottom:
 
 1. pure functions of tensors (``logistic``, ``logistic_grad``, ``sparsity_penalty``,
-   ``energy``, ``loss``, ``loss_grads``): the math, as a student derives it;
-2. ``_Kernel``: the same two training steps written with preallocated buffers and in-place
-   products over K models at once (K = 1 for :meth:`SESM.fit`, K = 5 for
-   :func:`fit_sweep`). It is the fast path; the tests check it against layer 1;
-3. :class:`SESM`, the model, whose methods call the functions of layer 1 and whose
-   ``fit`` runs the kernel; :func:`fit_sweep` trains the paper's alpha_s sweep in one pass.
+   ``energy``, ``loss``, ``loss_grads``, ``code_grad``): the math, as a student derives it;
+2. :class:`SESM`, the model, whose methods call the functions of part 1;
+3. training: :meth:`SESM.fit` and :func:`fit_sweep` (the paper's alpha_s sweep) check
+   their arguments and hand them to the engine (``sesmlib/_engine.py``), which runs the
+   same two steps written for speed: preallocated buffers, in-place products, K models at
+   once, worker processes for the on-line sweep. The tests check the engine against part 1.
 
 Measured on the paper's set-up (first 20000 MNIST digits, 200 units, g = 7) with
 ``python -m sesmlib bench sesm --quality`` on a busy 2-core CPU: the 5-model sweep
@@ -34,17 +34,15 @@ Measured on the paper's set-up (first 20000 MNIST digits, 200 units, g = 7) with
 from __future__ import annotations
 
 import copy
-import math
-import time
-import warnings
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Callable, Sequence
 
 import torch
 
-from . import _utils
+from . import _engine, _utils
 from ._device import device as _pick_device
+from ._engine import DivergenceError
 
 __all__ = [
     "SESM",
@@ -74,10 +72,6 @@ DEFAULT_LR_ONLINE = 0.0025
 DEFAULT_LR_MINIBATCH = 0.02
 DEFAULT_LR_DECAY = 0.8
 DEFAULT_MOMENTUM = 0.9
-
-
-class DivergenceError(FloatingPointError):
-    """Training produced a NaN or Inf loss; the model keeps its last good parameters."""
 
 
 # =============================================================================
@@ -256,307 +250,7 @@ def code_grad(Y, Z, W, b_enc, b_dec, *, gain: float = 7.0, alpha_e: float = 1.0,
 
 
 # =============================================================================
-# 2. The fast kernel (K models, preallocated buffers, in-place products)
-# =============================================================================
-
-
-class _Kernel:
-    """Both training steps for K SESMs that share the data and differ only in alpha_s.
-
-    Layout: the K filter banks are held side by side as ``W`` (N, K, M), so that the
-    encoder of all K models is ONE matrix product ``Y @ W.view(N, K*M)`` and so is the
-    encoder part of the gradient of W; the decoder products are one batched product over
-    K (``torch.baddbmm`` on the strided view ``W.permute(1, 0, 2)``, no copy). Codes are
-    held as (B, K, M), decoder residuals as (K, B, N). For K = 1 the parameters are *views*
-    of the model's own ``W`` (N, M), ``b_dec`` (N,), updated in place. All temporaries live
-    in buffers allocated once per batch size, so that on-line training (B = 1) costs a
-    fixed, small number of tensor operations per digit.
-
-    Two optional changes to the *optimiser* (the model and its loss are unchanged):
-
-    - ``mu`` (N,), centring: the encoder is written ``W^T (Y - mu) + c`` with
-      ``c = b_enc + W^T mu``, and the gradient step is taken on (W, c) instead of
-      (W, b_enc). Same function, better-conditioned steps (the curvature along the mean
-      digit, ~2 ||mu||^2, disappears). ``sync()`` writes ``b_enc = c - W^T mu`` back.
-    - ``momentum`` beta: ``v <- beta v + grad``, ``theta <- theta - lr v``.
-    """
-
-    def __init__(self, W, b_enc, b_dec, alphas, *, gain, alpha_e, alpha_r, steps, step_size, mu=None, momentum=0.0):
-        self.W, self.b_enc, self.b_dec = W, b_enc, b_dec  # (N,K,M) (K,M) (K,1,N)
-        self.N, self.K, self.M = W.shape
-        self._W2 = W.view(self.N, self.K * self.M)  # (N, K*M): the encoder of all K models
-        self._Wk = W.permute(1, 0, 2)  # (K, N, M) strided view
-        self._Wkt = W.permute(1, 2, 0)  # (K, M, N) strided view: the decoders
-        self.mu = mu  # (N,) or None
-        # the encoder bias the steps act on: c = b_enc + W^T mu (its own tensor), or b_enc itself
-        self.c = b_enc + torch.einsum("n,nkm->km", mu, W) if mu is not None else b_enc  # (K, M)
-        self._c2 = self.c.view(self.K * self.M)  # (K*M,)
-        self.alpha_s = torch.as_tensor(alphas, dtype=W.dtype, device=W.device).view(1, -1, 1)  # (1,K,1)
-        self.gain, self.alpha_e, self.alpha_r = float(gain), float(alpha_e), float(alpha_r)
-        self.steps, self.step_size = int(steps), float(step_size)
-        self.momentum = float(momentum)
-        self.vel = [torch.zeros_like(t) for t in (W, self.c, b_dec)] if self.momentum else None
-        self._buffers: dict[int, dict[str, torch.Tensor]] = {}
-        self._sign = torch.empty_like(W)
-
-    # -- state, for divergence recovery and for the models' b_enc
-    def state(self) -> list[torch.Tensor]:
-        return [t.clone() for t in (self.W, self.c, self.b_dec, *(self.vel or []))]
-
-    def restore(self, state) -> None:
-        for t, v in zip((self.W, self.c, self.b_dec, *(self.vel or [])), state):
-            t.copy_(v)
-        self.sync()
-
-    def sync(self) -> None:
-        """Write the paper's encoder bias b_enc = c - W^T mu into the models' tensor."""
-        if self.mu is not None:
-            self.b_enc.copy_(self.c - torch.einsum("n,nkm->km", self.mu, self.W))
-
-    def _buf(self, B: int) -> dict[str, torch.Tensor]:
-        buf = self._buffers.get(B)
-        if buf is None:
-            K, N, M = self.K, self.N, self.M
-            new = lambda *shape: torch.empty(*shape, dtype=self.W.dtype, device=self.W.device)  # noqa: E731
-            buf = {k: new(B, K, M) for k in ("U", "Z", "s", "t")}
-            buf["G"] = new(K, B, M)
-            buf["D"] = new(K, B, N)
-            buf["Yc"] = new(B, N)
-            self._buffers[B] = buf
-        return buf
-
-    def _decode_residual(self, Y, s, D):
-        """D = l(Z) W^T + b_dec - Y  (K, B, N), into D."""
-        torch.baddbmm(self.b_dec, s.permute(1, 0, 2), self._Wkt, out=D)
-        D.sub_(Y)
-
-    def infer(self, Y: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Step 1: ``steps`` gradient steps on Z from the encoder output. Returns the buffers
-        holding Yc (the encoder's input), U (B,K,M), Z* (B,K,M), s = l(Z*) (B,K,M) and
-        D (K,B,N), the decoder residual at Z*."""
-        B = Y.shape[0]
-        b = self._buf(B)
-        U, Z, s, t, G, D = b["U"], b["Z"], b["s"], b["t"], b["G"], b["D"]
-        Yc = Y
-        if self.mu is not None:
-            Yc = torch.sub(Y, self.mu, out=b["Yc"])
-        g, eta = self.gain, self.step_size
-        torch.addmm(self._c2, Yc, self._W2, out=U.view(B, -1))  # (B, K*M) encoder outputs
-        Z.copy_(U)
-        Gv = G.permute(1, 0, 2)  # (B, K, M) view
-        c_keep, c_pull, c_grad = 1.0 - 2.0 * eta * self.alpha_e, 2.0 * eta * self.alpha_e, -2.0 * eta * g
-        for _ in range(self.steps):
-            torch.mul(Z, g, out=t)
-            torch.sigmoid(t, out=s)  # s = l(Z)
-            self._decode_residual(Y, s, D)  # D = s W^T + b_dec - Y
-            torch.bmm(D, self._Wk, out=G)  # G = D W
-            torch.mul(s, s, out=t)
-            t.add_(1.0)
-            torch.div(s, t, out=t)  # s / (1 + s^2)
-            Gv.addcmul_(t, self.alpha_s)  # D W + alpha_s s / (1 + s^2)
-            torch.addcmul(s, s, s, value=-1.0, out=t)  # s (1 - s) = l'(Z) / g
-            Gv.mul_(t)
-            # Z <- Z - eta [2 alpha_e (Z - U) + 2 g s(1-s) (D W + alpha_s s/(1+s^2))]
-            Z.mul_(c_keep).add_(U, alpha=c_pull).add_(Gv, alpha=c_grad)
-        torch.mul(Z, g, out=t)
-        torch.sigmoid(t, out=s)
-        self._decode_residual(Y, s, D)
-        b["Yc_used"] = Yc
-        return b
-
-    def train_batch(self, Y: torch.Tensor, lr: float) -> None:
-        """Steps 1 and 2 on one batch Y (B, N): infer Z*, then one gradient step on the
-        parameters (the gradient of the batch-mean loss, see :func:`loss_grads`)."""
-        B = Y.shape[0]
-        b = self.infer(Y)
-        U, Z, s, D, Yc = b["U"], b["Z"], b["s"], b["D"], b["Yc_used"]
-        R = U.sub_(Z).neg_()  # R = Z - U  (B, K, M), in U's buffer
-        torch.sign(self.W, out=self._sign)  # at the current W (before the step)
-        c = 2.0 / B
-        if self.vel is None:  # plain gradient step, accumulated straight into the parameters
-            (vW, vc, vd), scale = (self.W, self.c, self.b_dec), lr
-        else:  # v <- beta v + grad, then theta <- theta - lr v
-            vW, vc, vd = self.vel
-            for v in self.vel:  # the velocities are stored negated (-v), like the plain step
-                v.mul_(self.momentum)
-            scale = 1.0
-        vW.view(self.N, -1).addmm_(Yc.T, R.view(B, -1), alpha=scale * c * self.alpha_e)  # encoder term
-        vW.permute(1, 0, 2).baddbmm_(D.transpose(1, 2), s.permute(1, 0, 2), alpha=-scale * c)  # decoder term
-        if self.alpha_r:
-            vW.add_(self._sign, alpha=-scale * self.alpha_r)  # L1 subgradient
-        if B == 1:
-            vc.add_(R[0], alpha=scale * c * self.alpha_e)
-            vd.sub_(D, alpha=scale * c)
-        else:
-            vc.add_(R.sum(0), alpha=scale * c * self.alpha_e)
-            vd.sub_(D.sum(1, keepdim=True), alpha=scale * c)
-        if self.vel is not None:
-            for p, v in zip((self.W, self.c, self.b_dec), self.vel):
-                p.add_(v, alpha=lr)
-
-
-class _CudaGraphOnline:
-    """On-line training (B = 1) on a GPU, where each digit costs ~30 tiny kernel launches:
-    the steps for ``chunk`` consecutive digits are captured once per learning rate as one
-    CUDA graph and replayed, so the CPU launches one graph per chunk instead of ~30 kernels
-    per digit. Same arithmetic as :meth:`_Kernel.train_batch`; used only on cuda."""
-
-    def __init__(self, kernel: _Kernel, chunk: int = 64):
-        self.kernel, self.chunk = kernel, chunk
-        self.Y = torch.zeros(chunk, kernel.N, dtype=kernel.W.dtype, device=kernel.W.device)
-        self.graph, self.lr = None, None
-
-    def _capture(self, lr: float) -> None:
-        k = self.kernel
-        saved = k.state()
-        side = torch.cuda.Stream()
-        side.wait_stream(torch.cuda.current_stream())
-        with torch.cuda.stream(side):  # warm-up outside the graph (allocates the workspaces)
-            for j in range(3):
-                k.train_batch(self.Y[j : j + 1], lr)
-        torch.cuda.current_stream().wait_stream(side)
-        graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph):
-            for j in range(self.chunk):
-                k.train_batch(self.Y[j : j + 1], lr)
-        k.restore(saved)  # undo the warm-up and the capture
-        self.graph, self.lr = graph, lr
-
-    def run(self, X: torch.Tensor, lr: float) -> None:
-        """Train on the rows of X in order (on-line)."""
-        if self.graph is None or self.lr != lr:
-            self._capture(lr)
-        n_full = X.shape[0] // self.chunk * self.chunk
-        for i in range(0, n_full, self.chunk):
-            self.Y.copy_(X[i : i + self.chunk])
-            self.graph.replay()
-        for i in range(n_full, X.shape[0]):
-            self.kernel.train_batch(X[i : i + 1], lr)
-
-
-class _OneThread:
-    """Run a block with one CPU thread: at B = 1 each product is tiny, and waking a second
-    thread for it costs far more than it saves (measured: ~10x slower on a busy 2-core
-    machine)."""
-
-    def __init__(self, enable: bool):
-        self.enable = enable
-
-    def __enter__(self):
-        if self.enable:
-            self.saved = torch.get_num_threads()
-            torch.set_num_threads(1)
-
-    def __exit__(self, *exc):
-        if self.enable:
-            torch.set_num_threads(self.saved)
-        return False
-
-
-def _epoch_stats(kernel: _Kernel, models, X: torch.Tensor) -> list[dict]:
-    """Each term of eq. 8, averaged over the monitoring samples X, for each of the K models,
-    with Z* inferred exactly as in training."""
-    b = kernel.infer(X)
-    Zs = b["Z"].clone()  # (P, K, M)
-    out = []
-    for k, m in enumerate(models):
-        Z = Zs[:, k]
-        U = m.encode(X)
-        s = torch.sigmoid(m.gain * Z)
-        e_enc = m.alpha_e * (Z - U).pow(2).sum(1).mean()
-        e_dec = (X - (s @ m.W.T + m.b_dec)).pow(2).sum(1).mean()
-        h = torch.log1p(s * s).sum(1).mean()
-        l1 = m.W.abs().sum()
-        total = e_enc + e_dec + m.alpha_s * h + m.alpha_r * l1
-        active = (U * m.gain > 0).to(X.dtype).mean()  # l(f_enc(Y)) > 0.5
-        out.append(
-            {
-                "loss": float(total),
-                "energy_enc": float(e_enc),
-                "energy_dec": float(e_dec),
-                "sparsity": float(h),
-                "l1": float(l1),
-                "active": float(active),
-            }
-        )
-    return out
-
-
-def _train(kernel: _Kernel, models, X, *, epochs, batch_size, lr, lr_decay, shuffle, seed, progress, callback, monitor):
-    """The training loop shared by :meth:`SESM.fit` (K = 1) and :func:`fit_sweep`."""
-    n = X.shape[0]
-    histories = [
-        {k: [] for k in ("epoch", "lr", "loss", "energy_enc", "energy_dec", "sparsity", "l1", "active", "time")}
-        for _ in models
-    ]
-    gen = torch.Generator().manual_seed(int(seed)) if seed is not None else torch.Generator().manual_seed(
-        int(torch.randint(0, 2**62, (1,)).item())
-    )
-    X_mon = X[: min(monitor, n)]
-    on_gpu = X.device.type == "cuda"
-    graph = None
-    if on_gpu and batch_size == 1:
-        graph = _CudaGraphOnline(kernel)
-    bar = _utils.progress(total=epochs * n, enable=progress, desc=f"SESM x{len(models)}" if len(models) > 1 else "SESM", unit="digit", unit_scale=True)
-    try:
-        for epoch in range(epochs):
-            lr_e = lr * lr_decay**epoch
-            last_good = kernel.state()
-            order = torch.randperm(n, generator=gen).to(X.device) if shuffle else None
-            Xe = X[order] if shuffle else X
-            t0 = time.perf_counter()
-            with torch.no_grad(), _OneThread(batch_size == 1 and not on_gpu):
-                if graph is not None:
-                    try:
-                        graph.run(Xe, lr_e)
-                        bar.update(n)
-                    except RuntimeError as exc:  # capture unsupported: fall back to eager
-                        warnings.warn(f"CUDA graph capture failed ({exc}); training on-line without it", stacklevel=3)
-                        graph = None
-                        kernel.restore(last_good)
-                if graph is None:
-                    done = 0  # samples not yet shown on the bar (updated every ~1000)
-                    for i in range(0, n, batch_size):
-                        kernel.train_batch(Xe[i : i + batch_size], lr_e)
-                        done += batch_size
-                        if done >= 1000:
-                            bar.update(done)
-                            done = 0
-                    bar.update(done)
-                kernel.sync()
-                if on_gpu:
-                    torch.cuda.synchronize()
-                dt = time.perf_counter() - t0
-                stats = _epoch_stats(kernel, models, X_mon)
-            if not all(math.isfinite(s["loss"]) for s in stats) or not torch.isfinite(kernel.W).all():
-                kernel.restore(last_good)
-                raise DivergenceError(
-                    f"training diverged in epoch {epoch + 1} (the loss became NaN or Inf) with learning rate "
-                    f"lr={lr_e:.3g} and code step size {kernel.step_size:g}; the model keeps the parameters from "
-                    "the start of that epoch. Lower lr (or the step size) and train again."
-                )
-            for h, s in zip(histories, stats):
-                h["epoch"].append(epoch + 1)
-                h["lr"].append(lr_e)
-                h["time"].append(dt)
-                for key, v in s.items():
-                    h[key].append(v)
-            bar.set_postfix(loss=f"{stats[0]['loss']:.2f}", active=f"{stats[0]['active']:.3f}")
-            if callback is not None:
-                if len(models) == 1:
-                    stop = callback(models[0], epoch + 1, {k: v[-1] for k, v in histories[0].items()})
-                else:
-                    stop = callback(models, epoch + 1, [{k: v[-1] for k, v in h.items()} for h in histories])
-                if stop:
-                    break
-    finally:
-        kernel.sync()  # the models' b_enc matches W even after an interrupt
-        bar.close()
-    return histories
-
-
-# =============================================================================
-# 3. The model
+# 2. The model
 # =============================================================================
 
 _CONFIG_KEYS = ("n_visible", "n_code", "gain", "alpha_e", "alpha_s", "alpha_r", "dtype")
@@ -903,20 +597,11 @@ class SESM:
     def fit(
         self,
         X: torch.Tensor,
+        settings: "FitSettings | None" = None,
         *,
-        epochs: int,
-        batch_size: int = 1,
-        lr: float | None = None,
-        lr_decay: float = DEFAULT_LR_DECAY,
-        momentum: float | None = None,
-        center: bool = True,
-        infer_steps: int = DEFAULT_INFER_STEPS,
-        infer_step_size: float = DEFAULT_INFER_STEP_SIZE,
-        shuffle: bool = True,
-        seed: int | None = None,
         progress: bool = True,
         callback: Callable | None = None,
-        monitor: int = 1000,
+        **changes,
     ) -> dict[str, list]:
         """Train by the paper's coordinate descent (Section 3): for each sample (or batch),
         (1) ``Z* = infer_code(Y)``, (2) one gradient step on W, b_enc, b_dec at ``Z*``.
@@ -925,37 +610,17 @@ class SESM:
         ----------
         X : tensor (P, N)
             Training data, pixels in [0, 1].
-        epochs : int
-            Passes over X.
-        batch_size : int
-            1 is the paper's on-line algorithm. Larger batches take one step per batch on
-            the gradient of the batch-mean loss: the fast path (big matrix products).
-        lr : float or None
-            Learning rate of the first epoch; None picks the default for ``batch_size``.
-        lr_decay : float
-            The learning rate of epoch e (from 0) is ``lr * lr_decay**e``.
-        momentum : float or None
-            Heavy-ball momentum ``v <- momentum v + grad; theta <- theta - lr v``; None
-            picks 0 on-line (the paper's plain step) and 0.9 for minibatches.
-        center : bool
-            Take the gradient steps on the encoder written about the mean training digit
-            mu, ``W^T (Y - mu) + c`` with ``c = b_enc + W^T mu``: the same model and loss,
-            better-conditioned steps (see Notes). False gives the paper's plain steps on
-            (W, b_enc, b_dec), exactly :meth:`infer_code` then :meth:`step`.
-        infer_steps, infer_step_size : int, float
-            Code inference settings (see :meth:`infer_code`; 2 steps of 0.2 by default).
-        shuffle : bool
-            Visit the samples in a new random order each epoch.
-        seed : int or None
-            Seeds the order of the samples.
+        settings : FitSettings or None
+            The training settings (see :class:`FitSettings` for each); None builds them
+            from ``changes`` (then ``epochs`` is required).
         progress : bool
             Show a progress bar.
         callback : callable or None
             ``callback(model, epoch, stats)`` after each epoch (``stats``: this epoch's
             entries of the history); returning True stops training.
-        monitor : int
-            The history's terms are measured after each epoch on the first ``monitor``
-            samples of X, with Z* inferred as in training.
+        **changes
+            Any field of :class:`FitSettings` (``epochs``, ``batch_size``, ``lr``,
+            ``seed``, ...), replacing the one in ``settings``: ``fit(X, epochs=3, lr=0.01)``.
 
         Returns
         -------
@@ -999,8 +664,8 @@ class SESM:
           and 10 steps gave 0.358 (and half the units on), 0.326, 0.341 and 0.330: a
           short descent suffices, and each step costs two matrix-vector products per digit.
         - Initialisation: W ~ N(0, 0.01^2), biases 0 (see :class:`SESM`).
-        - On the CPU, on-line training runs with one thread (see ``_OneThread``); on cuda
-          it replays CUDA graphs of 64 steps (see ``_CudaGraphOnline``).
+        - On the CPU, on-line training runs with one thread (see ``_engine.cpu_threads``);
+          on cuda it replays CUDA graphs of 64 steps (see ``_engine.CudaGraphOnline``).
 
         Examples
         --------
@@ -1010,17 +675,13 @@ class SESM:
         >>> len(hist["loss"])
         2
         """
+        settings = FitSettings.of(settings, **changes).resolved()
         X = self._check("X", X, self.n_visible)
         _utils.warn_if_outside_unit_range("X", X)
-        self.W, self.b_enc, self.b_dec = (t.contiguous() for t in (self.W, self.b_enc, self.b_dec))  # trained in place
-        kernel, opts = _make_kernel_and_opts(
-            self.W.view(self.n_visible, 1, self.n_code), self.b_enc.view(1, -1), self.b_dec.view(1, 1, -1),
-            [self.alpha_s], self._hyper(), X,
-            epochs=epochs, batch_size=batch_size, lr=lr, lr_decay=lr_decay, momentum=momentum, center=center,
-            infer_steps=infer_steps,
-            infer_step_size=infer_step_size, seed=seed, monitor=monitor,
-        )
-        return _train(kernel, [self], X, shuffle=shuffle, progress=progress, callback=callback, **opts)[0]
+        if callback is not None:
+            user_callback = callback
+            callback = lambda models, epoch, stats: user_callback(models[0], epoch, stats[0])  # noqa: E731
+        return _engine.train_sesm([self], X, **asdict(settings), progress=progress, callback=callback)[0]
 
     # ------------------------------------------------------------------ files
     def save(self, path) -> "Path":
@@ -1080,39 +741,8 @@ class SESM:
 
 
 # =============================================================================
-# The alpha_s sweep, one pass for K models
+# 3. Training settings and the alpha_s sweep
 # =============================================================================
-
-
-def _make_kernel_and_opts(
-    W, b_enc, b_dec, alphas, hyper, X, *, epochs, batch_size, lr, lr_decay, momentum, center, infer_steps, infer_step_size, seed, monitor
-):
-    epochs = _utils.check_positive_int("epochs", epochs)
-    batch_size = _utils.check_positive_int("batch_size", batch_size)
-    if lr is None:
-        lr = default_lr(batch_size)
-    lr = _utils.check_nonnegative("lr", lr, positive=True)
-    if momentum is None:
-        momentum = default_momentum(batch_size)
-    momentum = _utils.check_nonnegative("momentum", momentum)
-    if momentum >= 1:
-        raise ValueError(f"momentum must be in [0, 1), got {momentum}")
-    if not isinstance(center, bool):
-        raise TypeError(f"center must be True or False, got {center!r}")
-    lr_decay = _utils.check_nonnegative("lr_decay", lr_decay, positive=True)
-    if lr_decay > 1:
-        raise ValueError(f"lr_decay must be in (0, 1], got {lr_decay}")
-    infer_steps = 0 if infer_steps == 0 else _utils.check_positive_int("infer_steps", infer_steps)
-    infer_step_size = _utils.check_nonnegative("infer_step_size", infer_step_size, positive=True)
-    monitor = _utils.check_positive_int("monitor", monitor)
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-        raise TypeError(f"seed must be an int or None, got {seed!r}")
-    kernel = _Kernel(
-        W, b_enc, b_dec, alphas, gain=hyper["gain"], alpha_e=hyper["alpha_e"], alpha_r=hyper["alpha_r"],
-        steps=infer_steps, step_size=infer_step_size, mu=X.mean(0) if center else None, momentum=momentum,
-    )
-    opts = dict(epochs=epochs, batch_size=batch_size, lr=lr, lr_decay=lr_decay, seed=seed, monitor=monitor)
-    return kernel, opts
 
 
 def default_lr(batch_size: int) -> float:
@@ -1142,12 +772,42 @@ def default_momentum(batch_size: int) -> float:
 class FitSettings:
     """Every setting of SESM training, one frozen record: what :meth:`SESM.fit` and
     :func:`fit_sweep` use, what the model store keys trained models on, what a notebook
-    changes. Each field is a keyword of :meth:`SESM.fit` (see its Parameters and Notes
-    for the reasons behind the defaults); ``epochs`` has none (the paper gives none).
+    changes. The reasons behind the defaults are in the Notes of :meth:`SESM.fit`;
+    ``epochs`` has no default (the paper gives none).
 
     ``lr`` and ``momentum`` may be None: the default for the batch size
     (:func:`default_lr`, :func:`default_momentum`); :meth:`resolved` writes them out, so
     that a change of a library default changes a cache key.
+
+    Attributes
+    ----------
+    epochs : int
+        Passes over the data.
+    batch_size : int
+        1 is the paper's on-line algorithm. Larger batches take one step per batch on
+        the gradient of the batch-mean loss: the fast path (big matrix products).
+    lr : float or None
+        Learning rate of the first epoch; None picks the default for ``batch_size``.
+    lr_decay : float
+        The learning rate of epoch e (from 0) is ``lr * lr_decay**e``.
+    momentum : float or None
+        Heavy-ball momentum ``v <- momentum v + grad; theta <- theta - lr v``; None
+        picks 0 on-line (the paper's plain step) and 0.9 for minibatches.
+    center : bool
+        Take the gradient steps on the encoder written about the mean training digit
+        mu, ``W^T (Y - mu) + c`` with ``c = b_enc + W^T mu``: the same model and loss,
+        better-conditioned steps (see the Notes of :meth:`SESM.fit`). False gives the
+        paper's plain steps on (W, b_enc, b_dec), exactly :meth:`SESM.infer_code` then
+        :meth:`SESM.step`.
+    infer_steps, infer_step_size : int, float
+        Code inference settings (see :meth:`SESM.infer_code`; 2 steps of 0.2 by default).
+    shuffle : bool
+        Visit the samples in a new random order each epoch.
+    seed : int or None
+        Seeds the order of the samples (:func:`fit_sweep`: also the initial filters).
+    monitor : int
+        The history's terms are measured after each epoch on the first ``monitor``
+        samples of the data, with Z* inferred as in training.
 
     Examples
     --------
@@ -1226,43 +886,36 @@ class FitSettings:
 def fit_sweep(
     X: torch.Tensor,
     alphas: Sequence[float] = PAPER_ALPHAS,
+    settings: FitSettings | None = None,
     *,
     n_code: int = 200,
     gain: float = 7.0,
     alpha_e: float = 1.0,
     alpha_r: float = 4e-4,
-    seed: int | None = None,
     device: str | torch.device = "auto",
     dtype: torch.dtype = torch.float32,
-    epochs: int,
-    batch_size: int = 1,
-    lr: float | None = None,
-    lr_decay: float = DEFAULT_LR_DECAY,
-    momentum: float | None = None,
-    center: bool = True,
-    infer_steps: int = DEFAULT_INFER_STEPS,
-    infer_step_size: float = DEFAULT_INFER_STEP_SIZE,
-    shuffle: bool = True,
     progress: bool = True,
     callback: Callable | None = None,
-    monitor: int = 1000,
+    **changes,
 ) -> tuple[list[SESM], list[dict]]:
     """Train K SESMs that differ only in alpha_s, in one pass over the data.
 
-    All K models start from the same filters (``seed``) and see the samples in the same
-    order, so model k is the model ``SESM(..., alpha_s=alphas[k], seed=seed).fit(X, seed=seed,
-    ...)`` would give, within float rounding; but every product is one batched matrix
-    product over K, so the sweep costs far less than K separate runs.
+    All K models start from the same filters (the settings' ``seed``) and see the samples
+    in the same order, so model k is the model ``SESM(..., alpha_s=alphas[k],
+    seed=seed).fit(X, settings)`` would give, within float rounding, for a fraction of the
+    cost of K separate runs.
 
     Parameters
     ----------
     X : tensor (P, N)
     alphas : sequence of float
         The sparsity weights; the paper's Figure 1 uses (1, 0.5, 0.2, 0.1, 0.05).
-    n_code, gain, alpha_e, alpha_r, seed, device, dtype
+    settings : FitSettings or None, and **changes
+        As for :meth:`SESM.fit`; ``seed`` also draws the initial filters (None: one random
+        draw, shared by the K models).
+    n_code, gain, alpha_e, alpha_r, device, dtype
         As for :class:`SESM` (shared by all K models).
-    epochs, batch_size, lr, lr_decay, infer_steps, infer_step_size, shuffle, progress, monitor
-        As for :meth:`SESM.fit`.
+    progress : bool
     callback : callable or None
         ``callback(models, epoch, stats_list)`` after each epoch; True stops.
 
@@ -1279,6 +932,8 @@ def fit_sweep(
     >>> [m.alpha_s for m in models]
     [0.5, 0.1]
     """
+    settings = FitSettings.of(settings, **changes).resolved()
+    seed = settings.seed
     alphas = list(alphas)
     if not alphas:
         raise ValueError("alphas must hold at least one value")
@@ -1297,20 +952,5 @@ def fit_sweep(
     first = models[0]
     X = first._check("X", X, first.n_visible)
     _utils.warn_if_outside_unit_range("X", X)
-    K, N, M = len(models), first.n_visible, first.n_code
-    W = torch.stack([m.W for m in models], dim=1).contiguous()  # (N, K, M)
-    b_enc = torch.stack([m.b_enc for m in models]).contiguous()  # (K, M)
-    b_dec = torch.stack([m.b_dec for m in models]).view(K, 1, N).contiguous()  # (K, 1, N)
-    kernel, opts = _make_kernel_and_opts(
-        W, b_enc, b_dec, alphas, first._hyper(), X, epochs=epochs, batch_size=batch_size, lr=lr, lr_decay=lr_decay,
-        momentum=momentum, center=center,
-        infer_steps=infer_steps, infer_step_size=infer_step_size, seed=seed, monitor=monitor,
-    )
-    for k, m in enumerate(models):  # the models' parameters become views of the stacked ones
-        m.W, m.b_enc, m.b_dec = W[:, k], b_enc[k], b_dec[k, 0]
-    try:
-        histories = _train(kernel, models, X, shuffle=shuffle, progress=progress, callback=callback, **opts)
-    finally:
-        for m in models:  # give each model its own storage
-            m.W, m.b_enc, m.b_dec = m.W.clone(), m.b_enc.clone(), m.b_dec.clone()
+    histories = _engine.train_sesm(models, X, **asdict(settings), progress=progress, callback=callback)
     return models, histories

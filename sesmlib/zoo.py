@@ -289,7 +289,7 @@ def trained_sesm(
         def after_epoch(m, epoch, stats):
             _add_gap(gaps, epoch, encoder_gap(m, probe))
 
-        history = model.fit(X, callback=after_epoch, progress=progress, **key["fit"])
+        history = model.fit(X, _settings(key), callback=after_epoch, progress=progress)
         return model, {**history, **gaps}
 
     return Trained._of(store.fetch("sesm", key, make, device=dev, retrain=retrain))
@@ -355,8 +355,8 @@ def trained_sweep(
 
         m0 = k0["model"]
         models, histories = _sesm.fit_sweep(
-            X, missing, n_code=m0["n_code"], gain=m0["gain"], alpha_e=m0["alpha_e"], alpha_r=m0["alpha_r"],
-            device=dev, callback=after_epoch, progress=progress, **k0["fit"],
+            X, missing, _settings(k0), n_code=m0["n_code"], gain=m0["gain"], alpha_e=m0["alpha_e"],
+            alpha_r=m0["alpha_r"], device=dev, callback=after_epoch, progress=progress,
         )
         for a, m, h, g in zip(missing, models, histories, gaps):
             g0: dict = {}  # epoch 0: every model starts from the filters SESM(..., seed) draws
@@ -483,7 +483,7 @@ def stored_fit(kind: str, key: dict, make, data: torch.Tensor, settings: "_sesm.
     """
     def train():
         model = make()
-        return model, model.fit(data, progress=progress, **settings.as_dict())
+        return model, model.fit(data, settings, progress=progress)
 
     if not cache:
         return train()

@@ -67,3 +67,34 @@ def test_rate_distortion_bad_input():
         evaluate.rate_distortion(m, X, [])
     with pytest.raises(ValueError, match="hi must be larger"):
         evaluate.rate_distortion(m, X, 5, (1.0, 0.0))
+
+
+def test_fit_takes_settings_or_keywords_alike():
+    from sesmlib.sesm import FitSettings, fit_sweep
+
+    Xb = torch.rand(48, 16, generator=torch.Generator().manual_seed(1))
+    s = FitSettings(epochs=2, batch_size=8, seed=3)
+    a, b, c = (SESM(16, 5, seed=3, device="cpu") for _ in range(3))  # fit_sweep draws the filters with the seed
+    a.fit(Xb, s, progress=False)
+    b.fit(Xb, epochs=2, batch_size=8, seed=3, progress=False)
+    c.fit(Xb, FitSettings(epochs=1, batch_size=8, seed=3), epochs=2, progress=False)  # a change wins
+    assert torch.equal(a.W, b.W) and torch.equal(a.W, c.W)
+    models, _ = fit_sweep(Xb, [0.2], s, n_code=5, device="cpu", progress=False)
+    torch.testing.assert_close(models[0].W, a.W, rtol=1e-4, atol=1e-6)
+    with pytest.raises(TypeError, match="epochs"):
+        SESM(16, 5, device="cpu").fit(Xb, progress=False)
+    with pytest.raises(TypeError, match="learning_rate"):
+        SESM(16, 5, device="cpu").fit(Xb, epochs=1, learning_rate=0.1, progress=False)
+
+
+def test_rbm_fit_takes_settings_or_keywords_alike():
+    from sesmlib.rbm import RBMSettings
+
+    Xb = (torch.rand(40, 16, generator=torch.Generator().manual_seed(1)) > 0.5).float()
+    s = RBMSettings(epochs=2, batch_size=10, lr=0.1, seed=4)
+    a, b = RBM(16, 5, seed=0, device="cpu"), RBM(16, 5, seed=0, device="cpu")
+    a.fit(Xb, s, progress=False)
+    b.fit(Xb, epochs=2, batch_size=10, lr=0.1, seed=4, progress=False)
+    assert torch.equal(a.W, b.W)
+    with pytest.raises(TypeError, match="lr"):
+        RBM(16, 5, device="cpu").fit(Xb, epochs=1, batch_size=10, progress=False)

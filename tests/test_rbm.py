@@ -297,6 +297,7 @@ def test_paper_settings_are_complete():
     rbm = RBM(784, PAPER_N_HIDDEN, device="cpu")
     X = torch.rand(40, 784)
     rbm.fit(X, progress=False, **PAPER_SETTINGS.replace(epochs=1, batch_size=20).as_dict())  # every field is a fit argument
+    rbm.fit(X, PAPER_SETTINGS, epochs=1, batch_size=20, progress=False)  # or the settings themselves
     assert PAPER_N_HIDDEN == 200 and PAPER_SETTINGS.k == 1
     a, ha = train_paper_rbm(X, device="cpu", progress=False, epochs=2, batch_size=20)
     b, _ = train_paper_rbm(X, device="cpu", progress=False, epochs=2, batch_size=20)

@@ -69,26 +69,27 @@ def _data(n: int, dev: torch.device, seed: int = 0) -> torch.Tensor:
 
 
 def _kernel(K: int, dev: torch.device, momentum: float, X: torch.Tensor, steps: int):
-    from ..sesm import DEFAULT_INFER_STEP_SIZE, PAPER_ALPHAS, SESM, _Kernel
+    from .._engine import SESMKernel
+    from ..sesm import DEFAULT_INFER_STEP_SIZE, PAPER_ALPHAS, SESM
 
     m = SESM(N, M, seed=0, device=dev)
     W = m.W.view(N, 1, M).repeat(1, K, 1).contiguous()  # (N, K, M)
     b_enc = torch.zeros(K, M, device=dev)
     b_dec = torch.zeros(K, 1, N, device=dev)
     alphas = list(PAPER_ALPHAS[:K]) if K <= len(PAPER_ALPHAS) else [0.2] * K
-    return _Kernel(W, b_enc, b_dec, alphas, gain=7.0, alpha_e=1.0, alpha_r=4e-4, steps=steps,
+    return SESMKernel(W, b_enc, b_dec, alphas, gain=7.0, alpha_e=1.0, alpha_r=4e-4, steps=steps,
                    step_size=DEFAULT_INFER_STEP_SIZE, mu=X.mean(0), momentum=momentum)
 
 
 def _online_rate(K: int, dev: torch.device, n: int, steps: int) -> float:
     """Digits per second of on-line training (batch 1) through the same path as fit()."""
-    from ..sesm import _CudaGraphOnline, _OneThread
+    from .._engine import CudaGraphOnline, cpu_threads
 
     X = _data(n, dev, seed=1)
     k = _kernel(K, dev, 0.0, X, steps)
-    with torch.no_grad(), _OneThread(dev.type == "cpu"):
+    with torch.no_grad(), cpu_threads(1, dev):
         if dev.type == "cuda":
-            runner = _CudaGraphOnline(k)
+            runner = CudaGraphOnline(k)
             run = lambda: runner.run(X, 1e-3)  # noqa: E731
         else:
             def run():
@@ -99,9 +100,8 @@ def _online_rate(K: int, dev: torch.device, n: int, steps: int) -> float:
 
 def _naive_online_rate(dev: torch.device, n: int, steps: int) -> float:
     """Digits per second of the plain per-sample loop: infer_code then step (readable methods)."""
+    from .._engine import cpu_threads
     from ..sesm import DEFAULT_INFER_STEP_SIZE, SESM
-
-    from ..sesm import _OneThread
 
     X = _data(n, dev, seed=2)
     m = SESM(N, M, seed=0, device=dev)
@@ -111,7 +111,7 @@ def _naive_online_rate(dev: torch.device, n: int, steps: int) -> float:
             Y = X[i : i + 1]
             m.step(Y, m.infer_code(Y, steps=steps, step_size=DEFAULT_INFER_STEP_SIZE), 1e-3)
 
-    with _OneThread(dev.type == "cpu"):  # the same thread count as the kernel's on-line path
+    with cpu_threads(1, dev):  # the same thread count as the kernel's on-line path
         return n / _timeit(run, dev, min_time=1.0, max_reps=3)
 
 

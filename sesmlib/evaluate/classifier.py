@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 
 import torch
 
+from .._engine import cpu_threads
 from .._utils import check_matrix, check_nonnegative, check_positive_int
 
 __all__ = [
@@ -254,25 +255,6 @@ def _errors(W: torch.Tensor, b: torch.Tensor, X: torch.Tensor, y: torch.Tensor, 
     return 100.0 * wrong / X.shape[0]
 
 
-class _Threads:
-    """Run small CPU problems with one thread: for the classifier's many tiny products,
-    thread hand-offs cost more than they save (and far more on a shared, busy CPU)."""
-
-    def __init__(self, n: int | None):
-        self.n = n
-
-    def __enter__(self):
-        self.old = torch.get_num_threads()
-        if self.n is not None and self.n != self.old:
-            torch.set_num_threads(self.n)
-        return self
-
-    def __exit__(self, *exc):
-        if torch.get_num_threads() != self.old:
-            torch.set_num_threads(self.old)
-        return False
-
-
 def _stats(e: torch.Tensor) -> dict:
     e = e.double().cpu()
     return {"mean": float(e.mean()), "std": float(e.std()) if len(e) > 1 else 0.0}
@@ -368,7 +350,7 @@ def linear_classifiers(
         threads = num_threads
         if threads is None and dev.type == "cpu" and protocol.batch_for(n) * d * len(names) * D < 4_000_000:
             threads = 1
-        with _Threads(threads):
+        with cpu_threads(threads):  # one thread for small problems: hand-offs cost more than they save
             W, b = train_linear_classifiers(X, T, protocol)  # (G*D, d, K), (G*D, K)
         seconds = (time.perf_counter() - t0) / len(names)
         yt = test_labels.to(dev)

@@ -26,6 +26,7 @@ from typing import Any, Mapping, Sequence
 import torch
 
 from .. import energy as en
+from .._engine import cpu_threads
 from .._utils import check_nonnegative, check_positive_int
 
 __all__ = [
@@ -158,21 +159,6 @@ def beta_explorer(model: en.EllipseEnergy, Y: torch.Tensor | None = None, *, bet
 TOY_LIM = (-0.2, 2.2)
 
 
-class _one_cpu_thread:
-    """Run a block on one cpu thread, then restore torch's setting. The 2-D toy's
-    products are tiny (2 x 8): waking a second thread costs more than the work, and on a
-    machine whose cores are shared the threads' barriers made training 5-10x slower
-    (measured here on 2 cores)."""
-
-    def __enter__(self):
-        self.before = torch.get_num_threads()
-        torch.set_num_threads(1)
-
-    def __exit__(self, *exc):
-        torch.set_num_threads(self.before)
-        return False
-
-
 @functools.lru_cache(maxsize=32)
 def _trained_toy(alpha_s: float, gain: float, n_code: int, epochs: int, n_points: int, seed: int):
     from ..sesm import SESM
@@ -183,7 +169,7 @@ def _trained_toy(alpha_s: float, gain: float, n_code: int, epochs: int, n_points
     # N(0, 0.01^2), which is sized for 784-pixel inputs: in 2-D it would leave every unit
     # undecided for many epochs.
     model.W = model.W * 30.0
-    with _one_cpu_thread():
+    with cpu_threads(1):  # the toy's 2 x 8 products: one thread is 5-10x faster
         hist = model.fit(Y, epochs=epochs, batch_size=10, lr=0.1, lr_decay=1.0, momentum=0.9, center=True, infer_steps=20,
                          infer_step_size=0.1, seed=seed, progress=False)
     return model, Y, hist
@@ -246,7 +232,7 @@ def sesm_toy_surface(
         Z = model.infer_code(P, steps=infer_steps, step_size=0.1)
         return model.energy(P, Z) + alpha_s * model.sparsity(Z)
 
-    with torch.no_grad(), _one_cpu_thread():
+    with torch.no_grad(), cpu_threads(1):
         F, xs, ys, da = en.evaluate_on_plane(surface, TOY_LIM, TOY_LIM, n)
         F_data = surface(Y)
         threshold = float(torch.quantile(F_data, 0.9))
