@@ -43,7 +43,8 @@ def _device(name: str):
     try:
         return device(name)
     except (RuntimeError, ValueError, TypeError) as exc:
-        raise _UsageError(f"--device {name}: {str(exc).removeprefix('device: ')}") from None
+        why = str(exc).removeprefix("device: ").replace("device='auto' or 'cpu'", "--device auto or cpu")
+        raise _UsageError(f"--device {name}: {why}") from None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -65,10 +66,10 @@ def main(argv: list[str] | None = None) -> int:
     the exit status (2 for an argument it cannot use, with one line on stderr)."""
     args = _parser().parse_args(argv)
     try:
+        dev = _device(args.device)
         out = _writable_folder(Path(args.out), "--out")
         if args.report:
             _writable_folder(Path(args.report).resolve().parent, "the folder of --report")
-        dev = _device(args.device)
     except _UsageError as exc:
         print(f"sesmlib reproduce figure1: {exc}", file=sys.stderr)
         return 2

@@ -20,8 +20,9 @@ The module reads top to bottom:
 1. pure functions of tensors (``logistic``, ``logistic_grad``, ``sparsity_penalty``,
    ``energy``, ``loss``, ``loss_grads``, ``code_grad``): the math, as a student derives it;
 2. :class:`SESM`, the model, whose methods call the functions of part 1;
-3. training: :meth:`SESM.fit` and :func:`fit_sweep` (the paper's alpha_s sweep) check
-   their arguments and hand them to the engine (``sesmlib/_engine.py``), which runs the
+3. training: :class:`FitSettings` (every training setting, one frozen record),
+   :meth:`SESM.fit` and :func:`fit_sweep` (the paper's alpha_s sweep), which hand the
+   settings to the engine (``sesmlib/_engine.py``), which runs the
    same two steps written for speed: preallocated buffers, in-place products, K models at
    once, worker processes for the on-line sweep. The tests check the engine against part 1.
 
@@ -264,6 +265,11 @@ class SESM:
     ``f_enc(Y) = W^T Y + b_enc``, ``f_dec(Z) = W l(Z) + b_dec``,
     ``l(x) = 1 / (1 + exp(-g x))``, trained by on-line coordinate descent on eq. 8
     (see :meth:`fit`). Batches are rows: ``Y`` (B, N), ``Z`` (B, M).
+
+    Like every model of the library it has :meth:`code` (the code the paper quantises,
+    ``l(f_enc(Y))``), :meth:`decode_code` (the reconstruction from such a code),
+    :meth:`reconstruct`, :attr:`filters`, :attr:`config`, :meth:`save` and :meth:`load`;
+    :meth:`encode` and :meth:`decode` are the paper's f_enc and f_dec.
 
     Parameters
     ----------
