@@ -916,14 +916,16 @@ def fit_sweep(
     X : tensor (P, N)
     alphas : sequence of float
         The sparsity weights; the paper's Figure 1 uses (1, 0.5, 0.2, 0.1, 0.05).
-    settings : FitSettings or None, and **changes
-        As for :meth:`SESM.fit`; ``seed`` also draws the initial filters (None: one random
-        draw, shared by the K models).
+    settings : FitSettings or None
+        As for :meth:`SESM.fit`; its ``seed`` also draws the initial filters (None: one
+        random draw, shared by the K models).
     n_code, gain, alpha_e, alpha_r, device, dtype
         As for :class:`SESM` (shared by all K models).
     progress : bool
     callback : callable or None
         ``callback(models, epoch, stats_list)`` after each epoch; True stops.
+    **changes
+        Fields of :class:`FitSettings`, as for :meth:`SESM.fit`.
 
     Returns
     -------
