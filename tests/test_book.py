@@ -250,3 +250,18 @@ def test_the_home_page_and_a_notebook_page_work_offline_in_a_real_browser(site, 
     remote = sorted({u for u in requests if not is_local(u)})
     assert not remote, f"the pages fetched files from other hosts (offline they break): {remote}"
     assert not errors, f"JavaScript errors: {errors}\nScreenshots: {shots}"
+
+
+def test_sphinx_warnings_fail_the_build_except_docstring_formatting():
+    log = (
+        "/x/sesmlib/course/working.py:docstring of sesmlib.course.working.merge:10: WARNING: Bullet list ends "
+        "without a blank line; unexpected unindent. [docutils]\n"
+        "/b/src/index.md:12: WARNING: cross-reference target not found: 'nowhere' [myst.xref_missing]\n"
+        "WARNING: autodoc: failed to import 'course' from module 'sesmlib'; the following exception was raised:\n"
+        "Traceback (most recent call last):\n  ImportError: cannot import name 'x'\n [autodoc.import_object]\n"
+        "/x/sesmlib/pca.py:docstring of sesmlib.pca.PCA:31: ERROR: Unknown target name: \"w\". [docutils]\n"
+    )
+    fatal, docstring = book.split_warnings(log)
+    assert len(fatal) == 2 and len(docstring) == 2
+    assert "xref_missing" in fatal[0] and "ImportError" in fatal[1]
+    assert book.split_warnings("") == ([], [])
