@@ -310,8 +310,10 @@ def plot_panel_a(result, axes=None):
 
     Examples
     --------
-    >>> from sesmlib.experiments import figure1
-    >>> fig = plot_panel_a(figure1(quick=True, progress=False))   # doctest: +SKIP
+    >>> from sesmlib.results import Figure1Result, example_data
+    >>> fig = plot_panel_a(Figure1Result.from_dict(example_data()))
+    >>> fig.axes[0].get_title()
+    '10 samples per class'
     """
     return _panel_error(result, lambda m: result.bits(m, 256), lambda m: result.paper_rate(m, 256)[0],
                         "bits per pixel (256 levels)", axes)
@@ -323,8 +325,9 @@ def plot_panel_b(result, axes=None):
 
     Examples
     --------
-    >>> from sesmlib.experiments import figure1
-    >>> fig = plot_panel_b(figure1(quick=True, progress=False))   # doctest: +SKIP
+    >>> from sesmlib.results import Figure1Result, example_data
+    >>> plot_panel_b(Figure1Result.from_dict(example_data())).axes[0].get_xlabel()
+    'RMSE (256 levels)'
     """
     return _panel_error(result, lambda m: result.rmse(m, 256), lambda m: result.paper_rate(m, 256)[1],
                         "RMSE (256 levels)", axes)
@@ -388,8 +391,10 @@ def plot_figure1(result, out: str | os.PathLike) -> list[Path]:
 
     Examples
     --------
-    >>> from sesmlib.experiments import figure1
-    >>> plot_figure1(figure1(quick=True, progress=False), "fig")   # doctest: +SKIP
+    >>> import tempfile
+    >>> from sesmlib.results import Figure1Result, example_data
+    >>> len(plot_figure1(Figure1Result.from_dict(example_data()), tempfile.mkdtemp()))
+    6
     """
     import matplotlib.pyplot as plt
 

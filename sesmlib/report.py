@@ -66,7 +66,8 @@ def verdicts(result: Figure1Result) -> list[dict]:
 
     Examples
     --------
-    >>> [v["key"] for v in verdicts(result)][:1]   # doctest: +SKIP
+    >>> from sesmlib.results import example_data
+    >>> [v["key"] for v in verdicts(Figure1Result.from_dict(example_data()))][:1]
     ['rbm_robust_to_quantisation']
     """
     sn = result.sesm

@@ -23,7 +23,7 @@ Examples
 --------
 >>> r = Figure1Result.from_dict(example_data())
 >>> [m.name for m in r.methods]
-['sesm_0.2', 'pca', 'raw']
+['sesm_0.2', 'rbm', 'pca', 'raw']
 >>> r.sesm[0].alpha_s, r.error("raw", 10).mean, r.bits("pca", 5)
 (0.2, 30.0, 0.02)
 """
@@ -320,13 +320,14 @@ def example_data() -> dict:
     True
     """
     methods = [{"name": "sesm_0.2", "label": "SESM alpha_s=0.2", "kind": "sesm", "alpha_s": 0.2},
-               {"name": "pca", "label": "PCA", "kind": "pca"}, {"name": "raw", "label": "raw pixels", "kind": "raw"}]
+               {"name": "rbm", "label": "RBM", "kind": "rbm"}, {"name": "pca", "label": "PCA", "kind": "pca"},
+               {"name": "raw", "label": "raw pixels", "kind": "raw"}]
     rates = [{"method": n, "seed": 0, "levels": q, "bits_per_pixel": b, "entropy_bits": b * 3.92, "rmse": r,
               "rmse_std": r * 1.8, "rmse_abs": r * 0.56}
-             for n, b, r in (("sesm_0.2", 0.2, 0.22), ("pca", 0.02, 0.42)) for q in (5, 256)]
+             for n, b, r in (("sesm_0.2", 0.2, 0.22), ("rbm", 0.5, 0.2), ("pca", 0.02, 0.42)) for q in (5, 256)]
     errors = [{"method": n, "seed": 0, "protocol": "paper", "size": 10, "test_errors": [e, e], "train_errors": [0.0, 0.0],
                "test_error": {"mean": e, "std": 0.0}, "train_error": {"mean": 0.0, "std": 0.0}}
-              for n, e in (("sesm_0.2", 21.0), ("pca", 40.0), ("raw", 30.0))]
+              for n, e in (("sesm_0.2", 21.0), ("rbm", 22.0), ("pca", 40.0), ("raw", 30.0))]
     return {"schema": SCHEMA, "config": {"sizes": [10], "bins": [5, 256], "protocols": {"paper": {}},
                                          "sesm": {"alphas": [0.2]}},
             "methods": methods, "rate_distortion": rates, "classifier": errors,
