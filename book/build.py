@@ -126,6 +126,8 @@ def execute_all(solutions: list[Path], profile: str, timeout: float) -> dict[str
             raise BookError(f"solutions/{src.name} failed in the {profile} profile: "
                             f"{type(exc).__name__}: {_ANSI.sub('', str(exc))[-3000:]}\n"
                             f"Fix the notebook (make test PYTEST_ARGS='-k {src.stem}').") from None
+        for stale in cache.glob(f"{src.stem}-{profile}-*.ipynb"):  # runs of older versions
+            stale.unlink(missing_ok=True)
         atomic_write_bytes(cached, json.dumps(ran).encode())
         ran_all[src.stem] = ran
         log(f"  {src.stem}: done in {time.perf_counter() - t0:.0f} s")
@@ -146,10 +148,6 @@ def is_answer(cell: dict) -> bool:
 
 def is_exercise(cell: dict) -> bool:
     return cell.get("cell_type") == "code" and any(_BEGIN.match(l) for l in _source(cell).splitlines())
-
-
-def _model(state: dict, ref: str) -> dict | None:
-    return state.get(ref[len("IPY_MODEL_"):] if ref.startswith("IPY_MODEL_") else ref)
 
 
 def _walk_widget(state: dict, model_id: str, found: dict, depth: int = 0) -> None:
