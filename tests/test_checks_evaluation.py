@@ -322,3 +322,10 @@ def test_spread_mistakes(capsys):
     assert_fails(checks.check_spatial_spread, abs_weights, capsys, "failed on")
     assert_fails(checks.check_spatial_spread, float32, capsys, "float64")
     assert_fails(checks.check_spatial_spread, transposed_image, capsys, "not square")
+
+
+def test_probe_gradient_is_revealed_only_after_a_pass(capsys):
+    _, out = _run(checks.check_probe_grads, lambda X, y, W, b, r: probe_ok(X, y, W, b, r)[:2] + (torch.zeros(W.shape[1]),), capsys)
+    assert "written out" not in out and "P - T" not in out
+    _, out = _run(checks.check_probe_grads, probe_ok, capsys)
+    assert out.startswith("✅") and "written out" in out and "P - T" in out

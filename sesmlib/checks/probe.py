@@ -3,7 +3,7 @@
 For features X (B, D), labels y (B,), weights W (D, K) and biases b (K,)::
 
     P = softmax(X W + b)                                  (B, K), row by row
-    L = -(1/B) sum_b log P[b, y_b] + (ridge / 2) ||W||^2
+    L = -(1/B) sum_n log P[n, y_n] + (ridge / 2) ||W||^2
     dL/dW = X^T (P - T) / B + ridge W,    dL/db = mean over the batch of (P - T)
 
 with T the one-hot targets. The reference is
@@ -19,6 +19,15 @@ from ._core import Case, CheckFailure, CheckResult, _compare, random_tensor, run
 from . import references
 
 __all__ = ["check_probe_grads"]
+
+#: Shown once the check passes (the notebook keeps the gradient hidden until then).
+PROBE_FORMULA = r"""The gradient, written out: with $P = \operatorname{softmax}(XW + b)$ and $T$ the one-hot targets,
+
+$$ \frac{\partial L}{\partial A} = \frac{1}{B}(P - T), \qquad \frac{\partial L}{\partial W} = \frac{1}{B} X^\top (P - T) + \lambda W, \qquad
+   \frac{\partial L}{\partial b} = \frac{1}{B} \sum_{n} (P_n - T_n) . $$
+
+Predicted probabilities minus targets: the same form as the gradient of a squared error with a linear output, which
+is why the softmax and the cross-entropy are made for each other."""
 
 
 def _labels(B: int, K: int, seed: int) -> torch.Tensor:
@@ -84,6 +93,7 @@ def check_probe_grads(fn) -> CheckResult:
     ...     return loss, X.T @ (P - T) / len(X) + ridge * W, (P - T).mean(0)
     >>> _ = check_probe_grads(probe_loss_grads)  # doctest: +ELLIPSIS
     ✅ probe loss and gradients: correct on all 6 inputs (outputs checked).
+    ...
     """
     cases = [
         Case("W = 0, b = 0: every class has probability 1/K", random_tensor((4, 3), seed=1), torch.tensor([0, 1, 2, 1]),
@@ -105,6 +115,8 @@ def check_probe_grads(fn) -> CheckResult:
         "probe loss and gradients", fn, references.probe_loss_grads, cases, compare=_compare_probe,
         check_name="check_probe_grads",
         hint="scores A = X W + b; log-probabilities with torch.log_softmax(A, dim=1); the loss is the mean of -log P of "
-             "each sample's own class plus (ridge / 2) ||W||^2. The derivative of the cross-entropy with respect to "
-             "the scores is P - T (T one-hot); carry it back through A = X W + b, and average over the batch.",
+             "each sample's own class plus (ridge / 2) ||W||^2. For the gradient, write -log P_y = -a_y + log sum_k "
+             "exp(a_k) and differentiate with respect to each score a_k; then carry that back through A = X W + b, "
+             "and average over the batch.",
+        reveal=PROBE_FORMULA,
     )

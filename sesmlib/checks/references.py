@@ -191,7 +191,7 @@ def probe_loss_grads(X: torch.Tensor, y: torch.Tensor, W: torch.Tensor, b: torch
 
         A = X W + b                         (B, K) the scores
         P = softmax(A)  (row by row)        (B, K) the predicted class probabilities
-        L = - (1/B) sum_b log P[b, y_b] + (ridge / 2) ||W||^2
+        L = - (1/B) sum_n log P[n, y_n] + (ridge / 2) ||W||^2
         dL/dW = X^T (P - T) / B + ridge W,   dL/db = mean over the batch of (P - T)
 
     with T the one-hot targets. ``log_softmax`` keeps the loss finite for large scores.
