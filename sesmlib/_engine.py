@@ -99,9 +99,16 @@ class SESMKernel:
       (W, b_enc). Same function, better-conditioned steps (the curvature along the mean
       digit, ~2 ||mu||^2, disappears). ``sync()`` writes ``b_enc = c - W^T mu`` back.
     - ``momentum`` beta: ``v <- beta v + grad``, ``theta <- theta - lr v``.
+
+    ``energy_scale`` c is the factor in front of the energy's quadratic terms (1: eq. 7 as
+    printed; 1/2: the half convention). The kernel computes in eq. 7's units: a loss
+    ``c E + alpha_s h + alpha_r |W|_1`` is ``c`` times eq. 8 with ``alpha_s / c`` and
+    ``alpha_r / c``, so its steps of ``lr`` and ``step_size`` are eq. 8's steps of
+    ``c lr`` and ``c step_size`` (exact in floating point for c = 1/2).
     """
 
-    def __init__(self, W, b_enc, b_dec, alphas, *, gain, alpha_e, alpha_r, steps, step_size, mu=None, momentum=0.0):
+    def __init__(self, W, b_enc, b_dec, alphas, *, gain, alpha_e, alpha_r, steps, step_size, mu=None, momentum=0.0,
+                 energy_scale=1.0):
         self.W, self.b_enc, self.b_dec = W, b_enc, b_dec  # (N,K,M) (K,M) (K,1,N)
         self.N, self.K, self.M = W.shape
         self._W2 = W.view(self.N, self.K * self.M)  # (N, K*M): the encoder of all K models
@@ -111,9 +118,10 @@ class SESMKernel:
         # the encoder bias the steps act on: c = b_enc + W^T mu (its own tensor), or b_enc itself
         self.c = b_enc + torch.einsum("n,nkm->km", mu, W) if mu is not None else b_enc  # (K, M)
         self._c2 = self.c.view(self.K * self.M)  # (K*M,)
-        self.alpha_s = torch.as_tensor(alphas, dtype=W.dtype, device=W.device).view(1, -1, 1)  # (1,K,1)
-        self.gain, self.alpha_e, self.alpha_r = float(gain), float(alpha_e), float(alpha_r)
-        self.steps, self.step_size = int(steps), float(step_size)
+        self.energy_scale = c = float(energy_scale)
+        self.alpha_s = torch.as_tensor([a / c for a in alphas], dtype=W.dtype, device=W.device).view(1, -1, 1)  # (1,K,1)
+        self.gain, self.alpha_e, self.alpha_r = float(gain), float(alpha_e), float(alpha_r) / c
+        self.steps, self.step_size = int(steps), float(step_size) * c
         self.momentum = float(momentum)
         self.vel = [torch.zeros_like(t) for t in (W, self.c, b_dec)] if self.momentum else None
         self._buffers: dict[int, dict[str, torch.Tensor]] = {}
@@ -188,6 +196,7 @@ class SESMKernel:
         """Steps 1 and 2 on one batch Y (B, N): infer Z*, then one gradient step on the
         parameters (the gradient of the batch-mean loss, see :func:`loss_grads`)."""
         B = Y.shape[0]
+        lr = lr * self.energy_scale  # a step on c E + ... is a step of c lr on eq. 8 (see the class)
         b = self.infer(Y)
         U, Z, s, D, Yc = b["U"], b["Z"], b["s"], b["D"], b["Yc_used"]
         R = U.sub_(Z).neg_()  # R = Z - U  (B, K, M), in U's buffer
@@ -264,8 +273,9 @@ def epoch_stats(kernel: SESMKernel, models, X: torch.Tensor) -> list[dict]:
         Z = Zs[:, k]
         U = m.encode(X)
         s = torch.sigmoid(m.gain * Z)
-        e_enc = m.alpha_e * (Z - U).pow(2).sum(1).mean()
-        e_dec = (X - (s @ m.W.T + m.b_dec)).pow(2).sum(1).mean()
+        c = getattr(m, "energy_scale", 1.0)  # the terms in the model's own convention
+        e_enc = c * m.alpha_e * (Z - U).pow(2).sum(1).mean()
+        e_dec = c * (X - (s @ m.W.T + m.b_dec)).pow(2).sum(1).mean()
         h = torch.log1p(s * s).sum(1).mean()
         l1 = m.W.abs().sum()
         total = e_enc + e_dec + m.alpha_s * h + m.alpha_r * l1
@@ -333,7 +343,7 @@ def run_sesm(kernel: SESMKernel, models, X, *, epochs, batch_size, lr, lr_decay,
                 kernel.restore(last_good)
                 raise DivergenceError(
                     f"training diverged in epoch {epoch + 1} (the loss became NaN or Inf) with learning rate "
-                    f"lr={lr_e:.3g} and code step size {kernel.step_size:g}; the model keeps the parameters from "
+                    f"lr={lr_e:.3g} and code step size {kernel.step_size / kernel.energy_scale:g}; the model keeps the parameters from "
                     "the start of that epoch. Lower lr (or the step size) and train again."
                 )
             for h, s in zip(histories, stats):
@@ -379,6 +389,8 @@ def train_sesm(
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
         raise TypeError(f"seed must be an int or None, got {seed!r}")
     first = models[0]
+    if len({m.convention for m in models}) > 1:
+        raise ValueError("the models of a sweep must share one energy convention")
     K, N, M = len(models), first.n_visible, first.n_code
     if K == 1:  # the kernel trains the model's own tensors, through views
         first.W, first.b_enc, first.b_dec = (t.contiguous() for t in (first.W, first.b_enc, first.b_dec))
@@ -390,6 +402,7 @@ def train_sesm(
     kernel = SESMKernel(
         W, b_enc, b_dec, [m.alpha_s for m in models], gain=first.gain, alpha_e=first.alpha_e, alpha_r=first.alpha_r,
         steps=infer_steps, step_size=infer_step_size, mu=X.mean(0) if center else None, momentum=momentum,
+        energy_scale=first.energy_scale,
     )
     opts = dict(epochs=epochs, batch_size=batch_size, lr=lr, lr_decay=lr_decay, seed=seed, monitor=monitor)
     if K == 1:
