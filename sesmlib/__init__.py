@@ -11,11 +11,11 @@ NIPS 2007. One concept per module (see CONTRIBUTING.md):
 - ``store``: every trained model and computed result, kept in the cache folder;
   ``zoo``: the trained MNIST models that notebooks 04-07 and Figure 1 share;
   ``profiles``: the quick and full sizes.
-- ``evaluate``: quantisation, entropy, RMSE, rate-distortion, the linear classifier,
-  filter statistics.
+- ``evaluate``: quantisation, entropy, RMSE, rate-distortion, the two classifier
+  protocols (the paper's linear classifier and the linear probe), filter statistics.
 - ``experiments``, ``results``, ``report``, ``reproduce``, ``paper``: the Figure-1
   reproduction, its typed result, its generated report, its command line, and the
-  paper's numbers.
+  paper's numbers; ``speed``: SESM against the RBM, training time.
 - ``plotting``, ``widgets``, ``checks``, ``course``: pictures, explorers, exercise checks
   and the notebook tool.
 
