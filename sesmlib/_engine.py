@@ -611,13 +611,16 @@ class _Workers:
         pass  # the models still hold the last committed epoch
 
     def close(self):
-        for conn in self.conns:
-            try:
-                conn.send_bytes(self._pickle.dumps(("stop",)))
-            except OSError:
-                pass
+        for w, (conn, p) in enumerate(zip(self.conns, self.procs)):
+            if w in getattr(self, "busy", {}):  # its task is not wanted any more
+                p.kill()
+            else:
+                try:
+                    conn.send_bytes(self._pickle.dumps(("stop",)))
+                except OSError:
+                    pass
         for p in self.procs:
-            p.join(timeout=2.0)
+            p.join(timeout=5.0)
             if p.is_alive():
                 p.kill()
                 p.join()

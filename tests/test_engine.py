@@ -1,6 +1,8 @@
 """Tests for sesmlib._engine: the thread helper, the on-line sweep (bitwise equal to separate
 fits, in this process and in worker processes), divergence of SESM and the RBM (parameters,
 history and counters of the last good epoch), interrupted training, and empty data."""
+import multiprocessing
+
 import pytest
 import torch
 
@@ -96,12 +98,17 @@ def test_sweep_in_workers_stops_and_fails_cleanly(monkeypatch):
         if e == 2:
             raise KeyError("from the callback")
 
+    failed = [SESM(784, 8, alpha_s=a, seed=0, device="cpu") for a in (0.5, 0.1, 0.2)]
     with pytest.raises(KeyError):
-        fit_sweep(X, [0.5, 0.1, 0.2], epochs=4, callback=fail, **kw)
-    for a, m in zip([0.5, 0.1, 0.2], models):
+        _engine.train_sesm(failed, X, epochs=4, batch_size=1, lr=0.0025, lr_decay=0.8, momentum=0.0, center=True,
+                           infer_steps=2, infer_step_size=0.2, shuffle=True, seed=0, progress=False, callback=fail,
+                           monitor=1000)
+    assert not multiprocessing.active_children()  # the workers are gone
+    for a, m, f in zip([0.5, 0.1, 0.2], models, failed):
         one = SESM(784, 8, alpha_s=a, seed=0, device="cpu")
         one.fit(X, epochs=2, seed=0, progress=False)
         assert_same(params(m), params(one))
+        assert_same(params(f), params(one))
 
 
 def test_sweep_of_one_model_gets_the_sweep_callback():
@@ -215,3 +222,30 @@ def test_empty_data_is_refused_and_changes_nothing():
     assert_same(params(rbm), before) and rbm.n_updates_ == 0
     with pytest.raises(ValueError, match="X"):
         PCA(3, device="cpu").fit(empty)
+
+
+# ----------------------------------------------------------------- cuda
+
+
+@pytest.mark.cuda
+def test_cuda_divergence_and_sweep_agree_with_cpu():
+    """On the GPU the sweep runs one stacked kernel (CUDA graphs on-line): it agrees with the
+    cpu's separate fits within float rounding; divergence is caught and undone there too."""
+    X = digits(200, seed=6).double()
+    kw = dict(n_code=10, seed=0, dtype=torch.float64, epochs=2, progress=False)
+    gpu, _ = fit_sweep(X.cuda(), [1.0, 0.2, 0.05], device="cuda", **kw)
+    cpu, _ = fit_sweep(X, [1.0, 0.2, 0.05], device="cpu", **kw)
+    for g, c in zip(gpu, cpu):
+        for a, b in zip(params(g), params(c)):
+            torch.testing.assert_close(a.cpu(), b, rtol=1e-6, atol=1e-9)
+    m = SESM(784, 20, seed=0, device="cuda")
+    before = params(m)
+    with pytest.raises(DivergenceError):
+        m.fit(digits(6).cuda(), epochs=1, lr=5, seed=0, progress=False)
+    assert_same(params(m), before)
+    rbm = RBM(784, 20, seed=0, device="cuda")
+    rbm.fit(digits(400).cuda(), epochs=1, batch_size=50, lr=0.05, progress=False)
+    before = params(rbm)
+    with pytest.raises(DivergenceError):
+        rbm.fit(digits(400).cuda(), epochs=1, batch_size=50, lr=1e3, progress=False)
+    assert_same(params(rbm), before)

@@ -2,7 +2,7 @@
 how good the paper's set-up gets.
 
 Speed, on each device (the cpu, and cuda when present), with 200 code units on 784 pixels
-and the default code inference (5 steps):
+and the default code inference (2 steps, ``--steps`` to change):
 
 - on-line training (batch 1, the paper's algorithm): digits per second of the library's
   kernel, and of a plain per-sample Python loop (``infer_code`` then ``step``, the
@@ -13,9 +13,16 @@ and the default code inference (5 steps):
   operands and with the kernel's own transposed/strided layouts; the ratio uses the faster
   of the two (the timings alternate, best of three each). One training step
   on a batch of B costs (8 + 4 T) B N M flops for T inference steps;
-- the 5-model alpha_s sweep (``fit_sweep``, one kernel over K = 5 models), minibatch and
-  on-line: digits per second (each digit trains all 5 models), and the time one epoch of
-  20000 digits takes at that rate.
+- the 5-model alpha_s sweep: the stacked kernel over K = 5 models at batch 128 (digits per
+  second, GFLOP/s, roofline ratio); then ``fit_sweep`` itself, on-line and at batch 128,
+  timed against the same 5 models trained by 5 separate ``SESM.fit`` calls in the same
+  run, alternately, best of two each ("sweep vs sequential": how many times faster the
+  sweep is), with its digits per second (each digit trains all 5 models), the time of a
+  20000-digit epoch at that rate and, on-line, the estimated time of the paper's 5-epoch
+  sweep. On the cpu the on-line sweep trains each model with its own kernel, in worker
+  processes when there are 2 or more cores (see ``sesmlib._engine.sweep_workers``); the
+  line says how. The paper's sweep itself, timed on MNIST:
+  ``python -m sesmlib bench sesm --no-speed --quality --batch-size 1 --epochs 5``.
 
 Quality (``--quality``, needs MNIST): the paper's set-up (first 20000 training digits,
 200 units, g = 7, alpha_s in 1, 0.5, 0.2, 0.1, 0.05) trained as one sweep; on the 10000
