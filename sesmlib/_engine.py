@@ -125,6 +125,9 @@ class SESMKernel:
         self.steps, self.step_size = int(steps), float(step_size)
         self.momentum = float(momentum)
         self.vel = [torch.zeros_like(t) for t in (W, self.c, b_dec)] if self.momentum else None
+        # what the W step accumulates into, as the two views its products need
+        vW = W if self.vel is None else self.vel[0]
+        self._vW2, self._vWk = vW.view(self.N, self.K * self.M), vW.permute(1, 0, 2)
         self._buffers: dict[int, dict[str, torch.Tensor]] = {}
         self._sign = torch.empty_like(W)
 
@@ -151,12 +154,16 @@ class SESMKernel:
             buf["G"] = new(K, B, M)
             buf["D"] = new(K, B, N)
             buf["Yc"] = new(B, N)
+            # views made once (each costs a call, and on-line steps are dominated by calls)
+            buf["U2"], buf["R0"] = buf["U"].view(B, K * M), buf["U"][0]
+            buf["Gv"], buf["sk"] = buf["G"].permute(1, 0, 2), buf["s"].permute(1, 0, 2)  # (B,K,M), (K,B,M)
+            buf["Dt"], buf["YcT"] = buf["D"].transpose(1, 2), buf["Yc"].T  # (K,N,B), (N,B)
             self._buffers[B] = buf
         return buf
 
-    def _decode_residual(self, Y, s, D):
-        """D = l(Z) W^T + b_dec - Y  (K, B, N), into D."""
-        torch.baddbmm(self.b_dec, s.permute(1, 0, 2), self._Wkt, out=D)
+    def _decode_residual(self, Y, sk, D):
+        """D = l(Z) W^T + b_dec - Y  (K, B, N), into D; sk is l(Z) as (K, B, M)."""
+        torch.baddbmm(self.b_dec, sk, self._Wkt, out=D)
         D.sub_(Y)
 
     def infer(self, Y: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -165,19 +172,18 @@ class SESMKernel:
         D (K,B,N), the decoder residual at Z*."""
         B = Y.shape[0]
         b = self._buf(B)
-        U, Z, s, t, G, D = b["U"], b["Z"], b["s"], b["t"], b["G"], b["D"]
+        U, Z, s, t, G, D, Gv, sk = b["U"], b["Z"], b["s"], b["t"], b["G"], b["D"], b["Gv"], b["sk"]
         Yc = Y
         if self.mu is not None:
             Yc = torch.sub(Y, self.mu, out=b["Yc"])
         g, eta = self.gain, self.step_size
-        torch.addmm(self._c2, Yc, self._W2, out=U.view(B, -1))  # (B, K*M) encoder outputs
+        torch.addmm(self._c2, Yc, self._W2, out=b["U2"])  # (B, K*M) encoder outputs
         Z.copy_(U)
-        Gv = G.permute(1, 0, 2)  # (B, K, M) view
         c_keep, c_pull, c_grad = 1.0 - 2.0 * eta * self.alpha_e, 2.0 * eta * self.alpha_e, -2.0 * eta * g
         for _ in range(self.steps):
             torch.mul(Z, g, out=t)
             torch.sigmoid(t, out=s)  # s = l(Z)
-            self._decode_residual(Y, s, D)  # D = s W^T + b_dec - Y
+            self._decode_residual(Y, sk, D)  # D = s W^T + b_dec - Y
             torch.bmm(D, self._Wk, out=G)  # G = D W
             torch.mul(s, s, out=t)
             t.add_(1.0)
@@ -189,7 +195,7 @@ class SESMKernel:
             Z.mul_(c_keep).add_(U, alpha=c_pull).add_(Gv, alpha=c_grad)
         torch.mul(Z, g, out=t)
         torch.sigmoid(t, out=s)
-        self._decode_residual(Y, s, D)
+        self._decode_residual(Y, sk, D)
         b["Yc_used"] = Yc
         return b
 
@@ -198,8 +204,8 @@ class SESMKernel:
         parameters (the gradient of the batch-mean loss, see :func:`loss_grads`)."""
         B = Y.shape[0]
         b = self.infer(Y)
-        U, Z, s, D, Yc = b["U"], b["Z"], b["s"], b["D"], b["Yc_used"]
-        R = U.sub_(Z).neg_()  # R = Z - U  (B, K, M), in U's buffer
+        U, Z, D, Yc = b["U"], b["Z"], b["D"], b["Yc_used"]
+        R = torch.sub(Z, U, out=U)  # R = Z - U  (B, K, M), in U's buffer
         torch.sign(self.W, out=self._sign)  # at the current W (before the step)
         c = 2.0 / B
         if self.vel is None:  # plain gradient step, accumulated straight into the parameters
@@ -209,12 +215,13 @@ class SESMKernel:
             for v in self.vel:  # the velocities are stored negated (-v), like the plain step
                 v.mul_(self.momentum)
             scale = 1.0
-        vW.view(self.N, -1).addmm_(Yc.T, R.view(B, -1), alpha=scale * c * self.alpha_e)  # encoder term
-        vW.permute(1, 0, 2).baddbmm_(D.transpose(1, 2), s.permute(1, 0, 2), alpha=-scale * c)  # decoder term
+        YcT = b["YcT"] if Yc is b["Yc"] else Yc.T
+        self._vW2.addmm_(YcT, b["U2"], alpha=scale * c * self.alpha_e)  # encoder term (U2 holds R)
+        self._vWk.baddbmm_(b["Dt"], b["sk"], alpha=-scale * c)  # decoder term
         if self.alpha_r:
             vW.add_(self._sign, alpha=-scale * self.alpha_r)  # L1 subgradient
         if B == 1:
-            vc.add_(R[0], alpha=scale * c * self.alpha_e)
+            vc.add_(b["R0"], alpha=scale * c * self.alpha_e)
             vd.sub_(D, alpha=scale * c)
         else:
             vc.add_(R.sum(0), alpha=scale * c * self.alpha_e)
