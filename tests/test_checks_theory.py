@@ -41,10 +41,11 @@ def assert_passes(check, fn, capsys):
 
 
 ALL_CHECKS = [
-    checks.check_free_energy, checks.check_free_energy_inf, checks.check_free_energy_gap,
-    checks.check_log_partition_enum, checks.check_cd1_update,
+    checks.check_free_energy, checks.check_energy_entropy, checks.check_free_energy_inf, checks.check_free_energy_gap,
+    checks.check_log_partition_enum, checks.check_p_h_given_v, checks.check_p_v_given_h, checks.check_gibbs_step,
+    checks.check_cd1_update, checks.check_ais_log_weight,
     checks.check_sesm_energy, checks.check_sesm_sparsity, checks.check_sesm_loss,
-    checks.check_sesm_grad_z, checks.check_sesm_grad_w,
+    checks.check_sesm_grad_z, checks.check_sesm_grad_w, checks.check_sesm_grad_biases,
 ]
 
 
@@ -264,3 +265,186 @@ def test_grad_checks_agree_with_library_closed_forms(capsys):
     assert_passes(checks.check_sesm_grad_w, lambda Y, Z, W, b_enc, b_dec, gain, alpha_e, alpha_s, alpha_r: sesm.loss_grads(
         Y, Z, W, b_enc, b_dec, gain=gain, alpha_e=alpha_e, alpha_s=alpha_s, alpha_r=alpha_r)["W"], capsys)
     assert_passes(checks.check_free_energy, lambda E, beta, dz: en.free_energy(E, beta, dz=dz), capsys)
+
+
+# ------------------------------------------------------------------ 01: energy and entropy
+
+
+def ee_good(E, beta, dz):
+    log_p = torch.log_softmax(-beta * E, dim=-1)
+    p = log_p.exp()
+    return (p * E).sum(-1), -(p * (log_p - math.log(dz))).sum(-1)
+
+
+def test_energy_entropy(capsys):
+    assert_passes(checks.check_energy_entropy, ee_good, capsys)
+
+    def naive(E, beta, dz):  # p by hand: exp underflows, then 0 * log 0 = NaN
+        w = torch.exp(-beta * E)
+        p = w / w.sum(-1, keepdim=True)
+        return (p * E).sum(-1), -(p * torch.log(p / dz)).sum(-1)
+
+    assert_fails(checks.check_energy_entropy, naive, capsys, "large energies", "NaN")
+    no_dz = lambda E, beta, dz: ee_good(E, beta, 1.0)  # noqa: E731  (a discrete entropy)
+    assert_fails(checks.check_energy_entropy, no_dz, capsys, "dz = 0.5")
+    swapped = lambda E, beta, dz: ee_good(E, beta, dz)[::-1]  # noqa: E731
+    assert_fails(checks.check_energy_entropy, swapped, capsys)
+
+
+def test_energy_entropy_parts_add_up_to_the_free_energy():
+    from sesmlib.checks.references import mean_energy_and_entropy
+
+    E = torch.rand(7, 30, dtype=torch.float64) * 3
+    for beta, dz in [(0.3, 0.2), (1.0, 1.0), (25.0, 0.05)]:
+        U, H = mean_energy_and_entropy(E, beta, dz)
+        assert torch.allclose(U - H / beta, en.free_energy(E, beta, dz=dz), atol=1e-10)
+    # a flat basin of width w has entropy log w
+    U, H = mean_energy_and_entropy(torch.zeros(1, 8, dtype=torch.float64), 2.0, 0.25)
+    assert math.isclose(float(H), math.log(8 * 0.25), abs_tol=1e-12)
+
+
+# ------------------------------------------------------- 02: conditionals, Gibbs step, AIS
+
+
+def test_conditionals(capsys):
+    assert_passes(checks.check_p_h_given_v, lambda V, W, b_hid: torch.sigmoid(V @ W + b_hid), capsys)
+    assert_passes(checks.check_p_v_given_h, lambda H, W, b_vis: torch.sigmoid(H @ W.T + b_vis), capsys)
+    assert_fails(checks.check_p_h_given_v, lambda V, W, b_hid: torch.sigmoid(V @ W), capsys, "b_hid is left out")
+    assert_fails(checks.check_p_h_given_v, lambda V, W, b_hid: torch.exp(V @ W + b_hid), capsys)
+    # forgetting the transpose is a shape error, reported as such
+    assert_fails(checks.check_p_v_given_h, lambda H, W, b_vis: torch.sigmoid(H @ W + b_vis), capsys, "raised")
+    assert_fails(checks.check_p_v_given_h, lambda H, W, b_vis: torch.sigmoid(-(H @ W.T + b_vis)), capsys)
+
+
+def gibbs_good(V, W, b_vis, b_hid, u_h, u_v):
+    H = (u_h < torch.sigmoid(V @ W + b_hid)).to(V.dtype)
+    return H, (u_v < torch.sigmoid(H @ W.T + b_vis)).to(V.dtype)
+
+
+def test_gibbs_step(capsys):
+    assert_passes(checks.check_gibbs_step, gibbs_good, capsys)
+
+    def at_or_below(V, W, b_vis, b_hid, u_h, u_v):
+        H = (u_h <= torch.sigmoid(V @ W + b_hid)).to(V.dtype)
+        return H, (u_v <= torch.sigmoid(H @ W.T + b_vis)).to(V.dtype)
+
+    assert_fails(checks.check_gibbs_step, at_or_below, capsys, "strictly below")
+
+    def mean_field_h(V, W, b_vis, b_hid, u_h, u_v):  # V1 from p(h | V) instead of the sample
+        P = torch.sigmoid(V @ W + b_hid)
+        return (u_h < P).to(V.dtype), (u_v < torch.sigmoid(P @ W.T + b_vis)).to(V.dtype)
+
+    assert_fails(checks.check_gibbs_step, mean_field_h, capsys, "sampled H")
+    only_v = lambda *a: gibbs_good(*a)[1]  # noqa: E731
+    assert_fails(checks.check_gibbs_step, only_v, capsys)
+    bool_out = lambda *a: tuple(t.bool() for t in gibbs_good(*a))  # noqa: E731
+    assert_fails(checks.check_gibbs_step, bool_out, capsys, "dtype")
+
+
+def ais_good(V, bp, bn, W, b_vis, b_hid, b_A):
+    def log_f(beta):
+        return (1 - beta) * V @ b_A + beta * V @ b_vis + F.softplus(beta * (V @ W + b_hid)).sum(-1)
+    return log_f(bn) - log_f(bp)
+
+
+def test_ais_log_weight(capsys):
+    assert_passes(checks.check_ais_log_weight, ais_good, capsys)
+
+    def no_base(V, bp, bn, W, b_vis, b_hid, b_A):  # the base model's visible biases left out
+        return ais_good(V, bp, bn, W, b_vis, b_hid, torch.zeros_like(b_A))
+
+    assert_fails(checks.check_ais_log_weight, no_base, capsys, "0 -> 1")
+
+    def unscaled_hidden_bias(V, bp, bn, W, b_vis, b_hid, b_A):
+        def log_f(beta):
+            return (1 - beta) * V @ b_A + beta * V @ b_vis + F.softplus(beta * (V @ W) + b_hid).sum(-1)
+        return log_f(bn) - log_f(bp)
+
+    assert_fails(checks.check_ais_log_weight, unscaled_hidden_bias, capsys)
+
+    def naive_softplus(V, bp, bn, W, b_vis, b_hid, b_A):
+        def log_f(beta):
+            return (1 - beta) * V @ b_A + beta * V @ b_vis + torch.log(1 + torch.exp(beta * (V @ W + b_hid))).sum(-1)
+        return log_f(bn) - log_f(bp)
+
+    assert_fails(checks.check_ais_log_weight, naive_softplus, capsys, "large weights")
+    reversed_ = lambda V, bp, bn, *a: ais_good(V, bn, bp, *a)  # noqa: E731
+    assert_fails(checks.check_ais_log_weight, reversed_, capsys)
+
+
+def test_ais_with_the_reference_weights_finds_the_exact_log_z():
+    """The pieces the notebook assembles (Gibbs steps at each beta and the log weights) give
+    an AIS estimate within its error bar of the exact log Z."""
+    from sesmlib.checks import references as ref
+    from sesmlib.rbm import RBM
+
+    g = torch.Generator().manual_seed(3)
+    N, M, C = 8, 5, 200
+    W = torch.randn(N, M, generator=g, dtype=torch.float64)
+    b_vis = 0.5 * torch.randn(N, generator=g, dtype=torch.float64)
+    b_hid = 0.5 * torch.randn(M, generator=g, dtype=torch.float64)
+    b_A = torch.zeros(N, dtype=torch.float64)
+    rbm = RBM(N, M, seed=0, device="cpu", dtype=torch.float64)
+    with torch.no_grad():
+        rbm.W.copy_(W); rbm.b_vis.copy_(b_vis); rbm.b_hid.copy_(b_hid)
+    betas = torch.linspace(0, 1, 301, dtype=torch.float64).tolist()
+    V = (torch.rand(C, N, generator=g, dtype=torch.float64) < 0.5).double()
+    log_w = torch.zeros(C, dtype=torch.float64)
+    for k in range(1, len(betas)):
+        log_w += ref.ais_log_weight(V, betas[k - 1], betas[k], W, b_vis, b_hid, b_A)
+        b = betas[k]
+        _, V = ref.gibbs_step(V, b * W, (1 - b) * b_A + b * b_vis, b * b_hid,
+                              torch.rand(C, M, generator=g, dtype=torch.float64),
+                              torch.rand(C, N, generator=g, dtype=torch.float64))
+    log_z = (N + M) * math.log(2) + float(torch.logsumexp(log_w, 0)) - math.log(C)
+    assert abs(log_z - rbm.log_partition_exact()) < 0.1
+
+
+# --------------------------------------------------------------------- 03: the biases
+
+
+def biases_good(Y, Z, W, b_enc, b_dec, gain, alpha_e):
+    s = torch.sigmoid(gain * Z)
+    R, D = Z - (Y @ W + b_enc), s @ W.T + b_dec - Y
+    return -2 * alpha_e * R.mean(0), 2 * D.mean(0)
+
+
+def test_sesm_grad_biases(capsys):
+    assert_passes(checks.check_sesm_grad_biases, biases_good, capsys)
+    plus_r = lambda *a, **k: (-biases_good(*a, **k)[0], biases_good(*a, **k)[1])  # noqa: E731
+    assert_fails(checks.check_sesm_grad_biases, plus_r, capsys)
+    summed = lambda Y, *a, **k: tuple(g * Y.shape[0] for g in biases_good(Y, *a, **k))  # noqa: E731
+    assert_fails(checks.check_sesm_grad_biases, summed, capsys, "batch of 5")
+    per_sample = lambda Y, Z, W, b_enc, b_dec, gain, alpha_e: (  # noqa: E731
+        -2 * alpha_e * (Z - (Y @ W + b_enc)), 2 * (torch.sigmoid(gain * Z) @ W.T + b_dec - Y))
+    assert_fails(checks.check_sesm_grad_biases, per_sample, capsys, "shape")
+
+
+def test_gradient_formulas_are_revealed_only_after_a_pass(capsys):
+    wrong = lambda *a, **k: grad_z_good(*a, **k) / 2  # noqa: E731
+    _, out = _run(checks.check_sesm_grad_z, wrong, capsys)
+    assert "written out" not in out and "2 D W" not in out.replace("\\,", " ")
+    for check, good in [(checks.check_sesm_grad_z, grad_z_good), (checks.check_sesm_grad_w, grad_w_good),
+                        (checks.check_sesm_grad_biases, biases_good)]:
+        _, out = _run(check, good, capsys)
+        assert out.startswith("✅") and "written out" in out and "$$" in out, check.__name__
+
+
+def test_first_case_labels_say_what_is_tested():
+    """The W = 0 case's label names the only term left for each quantity; verify each claim."""
+    from sesmlib.checks import sesm as cs
+
+    Y, Z, W, b_enc, b_dec = torch.ones(1, 2), torch.zeros(1, 1), torch.zeros(2, 1), torch.zeros(1), torch.zeros(2)
+    a_s = 0.2
+    E = cs._ref_energy(Y, Z, W, b_enc, b_dec)
+    assert torch.allclose(E, torch.tensor([2.0]))  # only the reconstruction term, ||Y||^2 = 2
+    L = cs._ref_loss(Y, Z, W, b_enc, b_dec, alpha_s=a_s)
+    assert torch.allclose(L, torch.tensor([2.0 + a_s * math.log(1.25)]))
+    gz = cs._ref_grad_z(Y, Z, W, b_enc, b_dec, alpha_s=a_s)
+    s = 0.5
+    assert torch.allclose(gz, torch.tensor([[7.0 * s * (1 - s) * a_s * 2 * s / (1 + s * s)]]))  # sparsity only
+    gw = cs._ref_grad_w(Y, Z, W, b_enc, b_dec, alpha_s=a_s)
+    assert torch.allclose(gw, 2 * (-Y).T @ torch.full((1, 1), s))  # decoder term only
+    gb = cs._ref_grad_biases(Y, Z, W, b_enc, b_dec)
+    assert torch.allclose(gb[0], torch.zeros(1)) and torch.allclose(gb[1], -2 * Y[0])
+    assert "only the sparsity" in cs._ZERO_CASE["grad_z"] and "only the reconstruction" in cs._ZERO_CASE["energy"]

@@ -841,9 +841,10 @@ def _check_grads(student_fn, reference_fn, case: Case, seed: int, rtol: float, a
             if not bool(gr.abs().gt(0).any()):
                 continue  # zero slope either way (e.g. saturated units): nothing to compare
             raise CheckFailure(
-                f"no gradient flows from your output back to {label}: autograd cannot see through "
-                "your computation. Use torch operations on the tensors themselves; avoid .item(), "
-                ".numpy(), .detach(), torch.tensor(...) on results, and the math module."
+                f"your output does not depend on {label} as far as autograd can see (no gradient flows "
+                f"back to it), yet it should. Either {label} is left out of your formula, or the "
+                "computation leaves torch: avoid .item(), .numpy(), .detach(), torch.tensor(...) on "
+                "results, and the math module."
             )
         if bool(torch.isnan(gy).any()) and not bool(torch.isnan(gr).any()):
             idx = _first_index(torch.isnan(gy))

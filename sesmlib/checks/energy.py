@@ -3,17 +3,23 @@ by log-sum-exp, its zero-temperature limit by minimisation, and the gap between 
 
     F_beta(Y) = -(1/beta) log( sum_k exp(-beta E(Y, z_k)) dz ),    F_inf(Y) = min_z E(Y, z)
 
+and its two parts, an average energy and an entropy (the width of the basin of latents)::
+
+    F_beta(Y) = <E>_{p(z|Y)} - H[p(z|Y)] / beta
+
 The references are :mod:`sesmlib.energy`'s ``free_energy``, ``free_energy_inf``,
-``optimal_code`` and ``free_energy_gap``.
+``optimal_code`` and ``free_energy_gap``, and
+:func:`sesmlib.checks.references.mean_energy_and_entropy`.
 """
 from __future__ import annotations
 
 import torch
 
 from .. import energy as _energy
+from . import references as _refs
 from ._core import CheckResult, Case, random_tensor, run_check
 
-__all__ = ["check_free_energy", "check_free_energy_inf", "check_free_energy_gap"]
+__all__ = ["check_free_energy", "check_energy_entropy", "check_free_energy_inf", "check_free_energy_gap"]
 
 
 def _ref_free_energy(energies, beta, dz=1.0):
@@ -54,6 +60,41 @@ def check_free_energy(fn) -> CheckResult:
         "free energy", fn, _ref_free_energy, cases, grad=True, rtol=1e-4, atol=1e-5,
         hint="F = -(1/beta) * (logsumexp(-beta * E, dim=-1) + log(dz)); torch.logsumexp subtracts "
              "the largest term first, so nothing overflows or underflows.",
+    )
+
+
+def check_energy_entropy(fn) -> CheckResult:
+    """Check the student's ``fn(energies, beta, dz) -> (mean_energy, entropy)`` over the last
+    dimension: with ``p = softmax(-beta E)``, ``<E> = sum p E`` and ``H = -sum p log(p / dz)``.
+
+    Cases: four equal energies (H = log of the grid's width), a single low energy, random
+    batches, dz != 1, float64, and energies of about 1000 at beta = 50, where a
+    hand-written ``exp`` underflows to 0 and ``0 * log 0`` gives NaN.
+
+    Examples
+    --------
+    >>> from sesmlib.checks.references import mean_energy_and_entropy
+    >>> _ = check_energy_entropy(mean_energy_and_entropy)  # doctest: +ELLIPSIS
+    ✅ average energy and entropy: correct on all 6 inputs (values, shapes and dtypes checked).
+    """
+    cases = [
+        Case("E = [0, 0, 0, 0], beta = 1, dz = 0.5: a flat basin of width 2", torch.zeros(1, 4), 1.0, 0.5),
+        Case("one input, E = [0, 1, 4], beta = 1, dz = 1", torch.tensor([[0.0, 1.0, 4.0]]), 1.0, 1.0),
+        Case("a (5, 16) batch of random energies, beta = 2, dz = 0.1",
+             random_tensor((5, 16), low=0.0, high=5.0, seed=31), 2.0, 0.1),
+        Case("a (2, 3, 8) input (several leading dimensions), beta = 0.5, dz = 2 pi / 8",
+             random_tensor((2, 3, 8), low=0.0, high=2.0, seed=32), 0.5, 2 * 3.141592653589793 / 8),
+        Case("float64 energies (the dtype must be kept)",
+             random_tensor((4, 10), low=0.0, high=5.0, dtype=torch.float64, seed=33), 1.5, 0.2),
+        Case("large energies (about 1000) at beta = 50: exp(-beta E) underflows to 0",
+             random_tensor((3, 12), low=1000.0, high=1010.0, seed=34), 50.0, 0.5),
+    ]
+    return run_check(
+        "average energy and entropy", fn, _refs.mean_energy_and_entropy, cases, rtol=1e-4, atol=1e-5,
+        check_name="check_energy_entropy",
+        hint="the posterior over the grid is a softmax of -beta E over the last dimension; take its log with "
+             "torch.log_softmax (never log of a probability that may have underflowed to 0), then average E and "
+             "-log(p / dz) under p. Return the pair (average energy, entropy).",
     )
 
 
