@@ -47,7 +47,11 @@ __all__ = ["cpu_threads", "DivergenceError", "SESMKernel", "CudaGraphOnline", "t
 
 
 class DivergenceError(FloatingPointError):
-    """Training produced a NaN or Inf loss; the model keeps its last good parameters."""
+    """Training diverged (see :meth:`SESM.fit` and :meth:`RBM.fit` for the tests); the model
+    keeps the parameters of the end of its last good epoch. Raised by SESM and the RBM alike."""
+
+
+DivergenceError.__module__ = "sesmlib.sesm"  # its public home (the API reference documents it there)
 
 
 @contextlib.contextmanager
