@@ -77,8 +77,11 @@ notebooks: $(VENV)/.installed  ## regenerate notebooks/ from solutions/ (FORCE=1
 execute: $(VENV)/.installed
 	$(BIN)/python -m sesmlib.course execute $(NB)
 
-bench: $(VENV)/.installed  ## run the speed benchmarks
+$(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install $(CONSTRAINTS) -e ".[bench]"
+	touch $(VENV)/.installed $@
+
+bench: $(VENV)/.installed-bench  ## run the speed benchmarks (scikit-learn installed once, for the RBM comparison)
 	$(BIN)/python -m sesmlib bench sesm
 	$(BIN)/python -m sesmlib bench rbm
 

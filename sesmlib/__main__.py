@@ -20,7 +20,7 @@ _COMMANDS = {
     "data": ("sesmlib.data", "main"),
     "bench sesm": ("sesmlib.bench.sesm", "main"),
     "bench rbm": ("sesmlib.bench.rbm", "main"),
-    "reproduce figure1": ("sesmlib.experiments", "main_figure1"),
+    "reproduce figure1": ("sesmlib.reproduce", "main"),
     "course build": ("sesmlib.course", "main"),
     "course execute": ("sesmlib.course", "main"),
     "course setup": ("sesmlib.course", "main"),

@@ -8,10 +8,10 @@ import json
 import math
 import operator
 import os
-import tempfile
+import secrets
 import warnings
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
 import torch
 
@@ -111,10 +111,22 @@ def cache_dir(*parts: str, create: bool = True) -> Path:
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     """Write ``data`` to ``path`` through a temporary file in the same folder and a rename,
-    so a reader never sees a half-written file."""
+    so a reader never sees a half-written file.
+
+    The file gets the permissions the umask allows (0644 under the usual umask 022), like a
+    file written with ``open``, so a shared folder stays readable to others.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> p = atomic_write_bytes(os.path.join(tempfile.mkdtemp(), "x.bin"), b"abc")
+    >>> p.read_bytes()
+    b'abc'
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # mode filtered by the umask
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -122,7 +134,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
     return path
 
@@ -131,25 +143,6 @@ def config_hash(config: dict) -> str:
     """A short stable hash of a JSON-able configuration, for cache file names."""
     blob = json.dumps(config, sort_keys=True, default=str).encode()
     return hashlib.sha256(blob).hexdigest()[:16]
-
-
-def cached_model(kind: str, config: dict, load: Callable[[Path], Any], train: Callable[[], Any]) -> tuple[Any, bool]:
-    """The model that ``config`` names, from ``cache_dir("models")`` or freshly trained.
-
-    The file is ``{kind}-{config_hash(config)}.pt``. When it exists, ``load(path)`` reads it;
-    a damaged file (ValueError or OSError) is deleted and the model retrained, not fatal.
-    Otherwise ``train()`` makes the model, which is saved with its ``save(path)`` (atomic).
-    Returns ``(model, from_cache)``.
-    """
-    path = cache_dir("models") / f"{kind}-{config_hash(config)}.pt"
-    if path.is_file():
-        try:
-            return load(path), True
-        except (ValueError, OSError):
-            path.unlink(missing_ok=True)
-    model = train()
-    model.save(path)
-    return model, False
 
 
 # --------------------------------------------------------------------------- progress
@@ -186,20 +179,44 @@ class _NullBar:
 
 # ------------------------------------------------------------------------ model files
 
-_FORMAT = "sesmlib-model-v1"
+_FORMAT = "sesmlib-model-v2"
+
+
+def _tensor_digest(kind: str, config_json: str, tensors: dict[str, torch.Tensor]) -> str:
+    """sha256 of a model's kind, configuration and tensors (names, dtypes, shapes, bytes)."""
+    h = hashlib.sha256()
+    h.update(kind.encode())
+    h.update(config_json.encode())
+    for name in sorted(tensors):
+        t = tensors[name].detach().cpu().contiguous()
+        h.update(f"{name}:{t.dtype}:{tuple(t.shape)}".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()
 
 
 def save_model(path: str | os.PathLike, kind: str, config: dict, tensors: dict[str, torch.Tensor]) -> Path:
-    """Save a model as plain tensors plus a JSON configuration (atomically).
+    """Save a model as plain tensors plus a JSON configuration and a checksum (atomically).
 
     The file holds only tensors, strings and numbers, so :func:`load_model` reads it with
-    ``torch.load(weights_only=True)``: loading never unpickles arbitrary objects.
+    ``torch.load(weights_only=True)``: loading never unpickles arbitrary objects. The
+    checksum (sha256 of the kind, the configuration and every tensor's bytes) lets
+    :func:`load_model` notice a damaged file.
+
+    Examples
+    --------
+    >>> import os, tempfile, torch
+    >>> p = save_model(os.path.join(tempfile.mkdtemp(), "m.pt"), "toy", {"n": 2}, {"w": torch.ones(2)})
+    >>> load_model(p, "toy")
+    ({'n': 2}, {'w': tensor([1., 1.])})
     """
+    config_json = json.dumps(config, sort_keys=True)
+    tensors = {k: v.detach().cpu().clone() for k, v in tensors.items()}
     payload = {
         "format": _FORMAT,
         "kind": kind,
-        "config": json.dumps(config, sort_keys=True),
-        "tensors": {k: v.detach().cpu().clone() for k, v in tensors.items()},
+        "config": config_json,
+        "tensors": tensors,
+        "checksum": _tensor_digest(kind, config_json, tensors),
     }
     buf = io.BytesIO()
     torch.save(payload, buf)
@@ -210,7 +227,9 @@ def load_model(path: str | os.PathLike, kind: str) -> tuple[dict, dict[str, torc
     """Read a file written by :func:`save_model`; return ``(config, tensors)``.
 
     Raises FileNotFoundError naming the file when it is missing, and ValueError naming
-    the file when it is corrupt, not a sesmlib model, or a model of another kind.
+    the file when it is corrupt (its checksum does not match), not a sesmlib model, or a
+    model of another kind. The caller checks the tensors' shapes against the
+    configuration (:func:`check_tensors`) before it allocates anything from it.
     """
     path = Path(path)
     if not path.is_file():
@@ -219,13 +238,82 @@ def load_model(path: str | os.PathLike, kind: str) -> tuple[dict, dict[str, torc
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises several types for a damaged zip/pickle
         raise ValueError(f"model file {path} is corrupt or not a sesmlib model file ({type(exc).__name__}: {exc})") from None
-    if not isinstance(payload, dict) or payload.get("format") != _FORMAT:
+    if not isinstance(payload, dict) or not str(payload.get("format", "")).startswith("sesmlib-model-"):
         raise ValueError(f"model file {path} is not a sesmlib model file (format marker missing)")
+    if payload["format"] != _FORMAT:
+        raise ValueError(f"model file {path} was written by another version of sesmlib ({payload['format']}, "
+                         f"this one reads {_FORMAT}); train and save the model again")
     if payload.get("kind") != kind:
         raise ValueError(f"model file {path} holds a {payload.get('kind')!r} model, not a {kind!r} model")
     try:
-        config = json.loads(payload["config"])
-        tensors = dict(payload["tensors"])
+        config_json, tensors = payload["config"], dict(payload["tensors"])
+        if not all(isinstance(t, torch.Tensor) for t in tensors.values()):
+            raise TypeError("an entry of 'tensors' is not a tensor")
+        ok = payload.get("checksum") == _tensor_digest(kind, config_json, tensors)
+        config = json.loads(config_json)
+        if not isinstance(config, dict):
+            raise TypeError("the configuration is not a dict")
     except Exception as exc:
         raise ValueError(f"model file {path} is corrupt: {exc}") from None
+    if not ok:
+        raise ValueError(f"model file {path} is corrupt: its checksum does not match its contents")
     return config, tensors
+
+
+def check_tensors(path, tensors: dict[str, torch.Tensor], shapes: dict[str, tuple[int, ...]]) -> None:
+    """Check that a loaded model file holds exactly the tensors ``shapes`` names, each
+    floating, of that shape and finite; ValueError naming the file otherwise.
+
+    Examples
+    --------
+    >>> import torch
+    >>> check_tensors("m.pt", {"W": torch.zeros(2, 3)}, {"W": (2, 3)})
+    >>> check_tensors("m.pt", {"W": torch.zeros(2, 2)}, {"W": (2, 3)})
+    Traceback (most recent call last):
+    ...
+    ValueError: model file m.pt is corrupt: W has shape (2, 2), its configuration says (2, 3)
+    """
+    if set(tensors) != set(shapes):
+        raise ValueError(f"model file {path} is corrupt: it holds tensors {sorted(tensors)}, expected {sorted(shapes)}")
+    for name, shape in shapes.items():
+        t = tensors[name]
+        if tuple(t.shape) != tuple(shape):
+            raise ValueError(f"model file {path} is corrupt: {name} has shape {tuple(t.shape)}, its configuration says {tuple(shape)}")
+        if not t.is_floating_point():
+            raise ValueError(f"model file {path} is corrupt: {name} has dtype {t.dtype}, not a floating dtype")
+        if not torch.isfinite(t).all():
+            raise ValueError(f"model file {path} is corrupt: {name} contains NaN or Inf")
+
+
+def config_int(path, config: dict, name: str) -> int:
+    """``config[name]`` as a positive int, or ValueError naming the file.
+
+    Examples
+    --------
+    >>> config_int("m.pt", {"n": 3}, "n")
+    3
+    """
+    try:
+        return check_positive_int(name, config[name])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"model file {path} is corrupt: bad or missing {name!r} in its configuration ({exc})") from None
+
+
+def check_expected_config(path, config: dict, expected: dict | None) -> None:
+    """ValueError naming the file when ``config`` differs from ``expected`` on any of
+    ``expected``'s entries (a file from another configuration).
+
+    Examples
+    --------
+    >>> check_expected_config("m.pt", {"n": 3, "a": 1}, {"n": 3})
+    >>> check_expected_config("m.pt", {"n": 3}, {"n": 4})
+    Traceback (most recent call last):
+    ...
+    ValueError: model file m.pt has a different configuration (n: file has 3, expected 4)
+    """
+    if not expected:
+        return
+    bad = {k: (config.get(k), v) for k, v in expected.items() if config.get(k) != v}
+    if bad:
+        detail = ", ".join(f"{k}: file has {a!r}, expected {b!r}" for k, (a, b) in bad.items())
+        raise ValueError(f"model file {path} has a different configuration ({detail})")

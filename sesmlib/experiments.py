@@ -1,16 +1,14 @@
 """The Figure-1 reproduction: SESM (alpha_s sweep), RBM and PCA codes of MNIST compared by
 reconstruction error, code entropy and linear-classifier error, beside the paper's numbers.
 
-    python -m sesmlib reproduce figure1 --out DIR [--device D] [--quick]
-
-:func:`figure1` trains (or loads from the cache) the models on the first 20000 training
-digits, evaluates them on the 10000 test digits with :mod:`sesmlib.evaluate`, and
-returns plain data (a JSON-able dict); with ``out`` it also writes ``figure1.json`` and
-the three panels (PNG and SVG). The whole result is cached by the hash of its full
-configuration, so a second call returns in seconds. :func:`plot_panel_a`,
-:func:`plot_panel_b` and :func:`plot_panel_c` draw the panels from the returned dict
-(notebook 06 calls them), and :func:`sesmlib.report.write_report` turns it into
-``docs/reproduction.md``.
+:func:`figure1` trains (or reads from the store) the models on the first 20000 training
+digits (:mod:`sesmlib.zoo`), evaluates them on the 10000 test digits with
+:mod:`sesmlib.evaluate`, and returns a :class:`sesmlib.results.Figure1Result` (the
+numbers by method, size and number of levels). The result itself is kept in the store,
+keyed by its full configuration (:func:`figure1_config`), so a second call returns in
+seconds. The pictures are drawn by :mod:`sesmlib.plotting` (``plot_panel_a/b/c``,
+``plot_figure1``), the report by :mod:`sesmlib.report`, and the command line
+(``python -m sesmlib reproduce figure1``) is :mod:`sesmlib.reproduce`.
 
 Choices where the paper is silent (each measured; the numbers are in the report):
 
@@ -24,11 +22,9 @@ Choices where the paper is silent (each measured; the numbers are in the report)
 """
 from __future__ import annotations
 
-import argparse
 import json
-import math
+import os
 import platform
-import sys
 import time
 from pathlib import Path
 from typing import Callable
@@ -36,34 +32,25 @@ from typing import Callable
 import torch
 
 from . import __version__
-from . import _utils
+from . import _utils, profiles, store
 from . import evaluate as ev
 from . import paper as _paper
 from ._device import device as _pick_device
+from .results import SCHEMA, Figure1Result
 
 __all__ = [
     "figure1",
     "figure1_config",
     "load_figure1",
-    "plot_panel_a",
-    "plot_panel_b",
-    "plot_panel_c",
-    "plot_figure1",
     "protocol_search",
     "SEARCH_CANDIDATES",
-    "main_figure1",
+    "PROTOCOL",
+    "write_outputs",
 ]
 
-SCHEMA = "sesmlib-figure1-v1"
-# Bump when the meaning of a cached result changes (evaluation code, JSON layout).
-_RESULT_VERSION = 1
-
-_PROFILES = {
-    "full": {"n_train": 20000, "n_test": 10000, "pool": 60000, "sizes": [10, 100, 1000], "n_draws": 10,
-             "rbm_epochs": None, "classifier_epochs": None},
-    "quick": {"n_train": 2000, "n_test": 2000, "pool": 10000, "sizes": [10, 100], "n_draws": 2,
-              "rbm_epochs": 1, "classifier_epochs": 3},
-}
+#: The name of the classifier protocol every method is measured with
+#: (:data:`sesmlib.evaluate.PAPER_PROTOCOL` unless another is given).
+PROTOCOL = "paper"
 
 #: Candidate classifier protocols tried on raw pixels and PCA (the "search" of the
 #: report). Each is (name, what it tests, ClassifierProtocol keyword arguments).
@@ -82,25 +69,26 @@ SEARCH_CANDIDATES: list[tuple[str, str, dict]] = [
 
 
 # =============================================================================
-# Configuration and cache
+# Configuration
 # =============================================================================
 
 
 def figure1_config(*, quick: bool = False, seed: int = 0, protocol: ev.ClassifierProtocol | None = None,
                    sesm_settings: dict | None = None, rbm_settings: dict | None = None) -> dict:
-    """The full configuration of a Figure-1 run (what its cache key is made from).
+    """The full configuration of a Figure-1 run (what its key in the store is made from).
 
     Parameters
     ----------
     quick : bool
-        The quick profile (2000 training digits, 1 epoch, 2000 test digits, sizes 10 and
-        100 per class, 2 draws, 3 classifier epochs) used by the tests.
+        The quick profile (:mod:`sesmlib.profiles`: 2000 training digits, 1 epoch, 2000
+        test digits, sizes 10 and 100 per class, 2 draws, 3 classifier epochs).
     seed : int
         Seeds the classifier draws (the models have their own seeds in their settings).
     protocol : ClassifierProtocol, optional
-        Default :data:`sesmlib.evaluate.PAPER_PROTOCOL` (quick: with 10 epochs).
+        Default :data:`sesmlib.evaluate.PAPER_PROTOCOL` (quick: with 3 epochs).
     sesm_settings, rbm_settings : dict, optional
-        Overrides of the SESM training settings (:func:`sesmlib.zoo.sesm_config`) and of
+        Changes to the SESM training settings (:func:`sesmlib.zoo.sesm_config`: any
+        :class:`sesmlib.sesm.FitSettings` field) and to
         :data:`sesmlib.rbm.PAPER_SETTINGS`.
 
     Examples
@@ -109,66 +97,262 @@ def figure1_config(*, quick: bool = False, seed: int = 0, protocol: ev.Classifie
     >>> c["n_train"], c["sizes"], c["sesm"]["alphas"]
     (2000, [10, 100], [1.0, 0.5, 0.2, 0.1, 0.05])
     """
-    from . import rbm as _rbm
-    from . import zoo as _zoo
+    from . import zoo
 
-    prof = _PROFILES["quick" if quick else "full"]
+    prof = profiles.get(quick)
     protocol = protocol or ev.PAPER_PROTOCOL
     if not isinstance(protocol, ev.ClassifierProtocol):
         raise TypeError(f"protocol must be a ClassifierProtocol, got {type(protocol).__name__}")
-    if quick and prof["classifier_epochs"]:
-        protocol = ev.ClassifierProtocol(**{**protocol.as_dict(), "epochs": prof["classifier_epochs"],
+    if quick and prof.classifier_epochs:
+        protocol = ev.ClassifierProtocol(**{**protocol.as_dict(), "epochs": prof.classifier_epochs,
                                             "targets": tuple(protocol.targets)})
     sesm_settings = dict(sesm_settings or {})
-    sesm_cfgs = {str(a): _zoo.sesm_config(a, quick=quick, **sesm_settings) for a in _paper.ALPHAS}
-    rbm = dict(_rbm.PAPER_SETTINGS)
-    if prof["rbm_epochs"]:
-        rbm["epochs"] = prof["rbm_epochs"]
-    rbm.update(rbm_settings or {})
+    rbm = zoo.rbm_config(quick=quick, **(rbm_settings or {}))
     return {
         "schema": SCHEMA,
-        "result_version": _RESULT_VERSION,
-        "profile": "quick" if quick else "full",
+        "profile": prof.name,
         "data": "MNIST: models on the first n_train training digits; classifier draws from the first `pool` training digits; test on the first n_test test digits",
-        "n_train": prof["n_train"],
-        "n_test": prof["n_test"],
-        "pool": prof["pool"],
+        "n_train": prof.n_train,
+        "n_test": prof.n_test,
+        "pool": prof.pool,
         "n_pixels": 784,
         "n_code": 200,
         "bins": list(_paper.BINS),
         "quantizer": {"mode": "levels", "sesm_rbm_range": [0.0, 1.0], "pca_range": "symmetric, +/- max |test code|"},
         "sigma": "paper",
-        "sizes": list(prof["sizes"]),
-        "n_draws": prof["n_draws"],
+        "sizes": list(prof.sizes),
+        "n_draws": prof.n_draws,
         "draw_seed": int(seed),
-        "protocol": protocol.as_dict(),
-        "sesm": {"alphas": list(_paper.ALPHAS), "settings": sesm_settings, "configs": sesm_cfgs},
+        "protocols": {PROTOCOL: protocol.as_dict()},
+        "sesm": {"alphas": list(_paper.ALPHAS), "settings": sesm_settings,
+                 "configs": {str(a): zoo.sesm_config(a, quick=quick, **sesm_settings) for a in _paper.ALPHAS}},
         "rbm": rbm,
-        "pca": {"n_components": 200},
+        "pca": zoo.pca_config(quick=quick),
     }
 
 
-def _result_path(config: dict) -> Path:
-    return _utils.cache_dir("figure1") / f"figure1-{_utils.config_hash(config)}.json"
-
-
-def load_figure1(*, quick: bool = False, **config_kwargs) -> dict | None:
-    """The cached Figure-1 result for this configuration, or None when it was never run.
+def load_figure1(*, quick: bool = False, **config_kwargs) -> Figure1Result | None:
+    """The stored Figure-1 result for this configuration, or None when it was never run.
 
     Examples
     --------
     >>> r = load_figure1(quick=True)     # doctest: +SKIP
-    >>> r is None or r["schema"] == "sesmlib-figure1-v1"   # doctest: +SKIP
+    >>> r is None or r.config["profile"] == "quick"   # doctest: +SKIP
     True
     """
-    path = _result_path(figure1_config(quick=quick, **config_kwargs))
-    if not path.is_file():
-        return None
-    try:
-        result = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError):
-        return None
-    return result if result.get("schema") == SCHEMA else None
+    entry = store.load("figure1", figure1_config(quick=quick, **config_kwargs), check=Figure1Result.from_dict)
+    return None if entry is None else Figure1Result(entry.value.to_dict(), cached=True)
+
+
+# =============================================================================
+# The run
+# =============================================================================
+
+
+def figure1(
+    *,
+    device: str | torch.device = "auto",
+    quick: bool = False,
+    progress: bool = True,
+    seed: int = 0,
+    protocol: ev.ClassifierProtocol | None = None,
+    sesm_settings: dict | None = None,
+    rbm_settings: dict | None = None,
+    search: bool = False,
+    use_cache: bool = True,
+) -> Figure1Result:
+    """Reproduce Figure 1 (panels A, B, C): train or load the models, evaluate them.
+
+    Parameters
+    ----------
+    device : "auto", "cpu", "cuda" or torch.device
+    quick : bool
+        The small profile of :func:`figure1_config` (for tests; about a minute on a CPU).
+    progress : bool
+        Progress bars for every long step.
+    seed : int
+        Seed of the classifier draws.
+    protocol : ClassifierProtocol, optional
+        The classifier protocol for every method (default: the chosen one).
+    sesm_settings, rbm_settings : dict, optional
+        Changes to the models' training settings.
+    search : bool
+        Also run the classifier-protocol search (:data:`SEARCH_CANDIDATES`) on raw pixels
+        and PCA, for the report (a few minutes more on a CPU; stored apart).
+    use_cache : bool
+        Return the stored result of the same configuration when there is one.
+
+    Returns
+    -------
+    Figure1Result
+        ``.methods``, ``.error(method, size)``, ``.bits(method, levels)``,
+        ``.rmse(method, levels)``, the paper's numbers, timings, ``.cached``; the plain
+        data with :meth:`~sesmlib.results.Figure1Result.to_dict`.
+
+    Examples
+    --------
+    >>> r = figure1(quick=True, progress=False)             # doctest: +SKIP
+    >>> r.bits("pca", 256)                                    # doctest: +SKIP
+    1.1...
+    """
+    config = figure1_config(quick=quick, seed=seed, protocol=protocol, sesm_settings=sesm_settings,
+                            rbm_settings=rbm_settings)
+    dev = _pick_device(device)
+    entry = store.fetch("figure1", config, lambda: (_compute(config, dev, quick, progress), {}),
+                        retrain=not use_cache, check=Figure1Result.from_dict)
+    result = Figure1Result(entry.value.to_dict() if entry.cached else entry.value, cached=entry.cached)
+    if search:
+        result = result.with_search(*_search(config, dev, progress))
+    return result
+
+
+def _compute(config: dict, dev: torch.device, quick: bool, progress: bool) -> dict:
+    """The Figure-1 computation proper (no store lookup): models, codes, metrics,
+    classifiers; returns the plain data of a :class:`Figure1Result`."""
+    from . import zoo
+    from .data import load_mnist
+    from .rbm import RBMSettings
+
+    t_start = time.perf_counter()
+    timings: dict = {}
+    t = time.perf_counter()
+    X_pool, y_pool = load_mnist("train", config["pool"])
+    X_test, y_test = load_mnist("test", config["n_test"])
+    timings["data"] = time.perf_counter() - t
+
+    # ---- models
+    t = time.perf_counter()
+    runs = zoo.trained_sweep(_paper.ALPHAS, quick=quick, device=dev, progress=progress, **config["sesm"]["settings"])
+    timings["sesm_sweep"] = time.perf_counter() - t
+    t = time.perf_counter()
+    rbm_run = zoo.trained_rbm(quick=quick, device=dev, progress=progress, settings=RBMSettings(**config["rbm"]["fit"]))
+    timings["rbm"] = time.perf_counter() - t
+    t = time.perf_counter()
+    pca_run = zoo.trained_pca(quick=quick, device=dev)
+    timings["pca"] = time.perf_counter() - t
+
+    # ---- the methods: (method, model run, quantiser range); raw pixels have no model
+    methods, runs_of = [], {}
+    for a, run in runs.items():
+        methods.append({"name": f"sesm_{a:g}", "label": f"SESM alpha_s={a:g}", "kind": "sesm", "alpha_s": a})
+        runs_of[methods[-1]["name"]] = (run, (0.0, 1.0))
+    methods.append({"name": "rbm", "label": "RBM", "kind": "rbm"})
+    runs_of["rbm"] = (rbm_run, (0.0, 1.0))
+    methods.append({"name": "pca", "label": "PCA", "kind": "pca"})
+    runs_of["pca"] = (pca_run, "symmetric")
+    methods.append({"name": "raw", "label": "raw pixels", "kind": "raw"})
+
+    # ---- quantisation, entropy, RMSE
+    t = time.perf_counter()
+    Yt, Xp = X_test.to(dev), X_pool.to(dev)
+    codes_test, codes_pool, rates, models = {}, {}, [], []
+    with torch.no_grad():
+        for m in _utils.progress(methods, enable=progress, desc="codes + entropy/RMSE"):
+            name = m["name"]
+            if name not in runs_of:  # raw pixels: the pixels are the code
+                codes_test[name], codes_pool[name] = Yt, Xp
+                continue
+            run, code_range = runs_of[name]
+            model, seed = run.model, _model_seed(run)
+            codes_test[name] = model.code(Yt)  # (P_test, d)
+            codes_pool[name] = _encode_chunked(model.code, Xp)  # (P_pool, d)
+            points = ev.rate_distortion(model, Yt, config["bins"], code_range, codes=codes_test[name])
+            rates += [{"method": name, "seed": seed, **p._asdict()} for p in points.values()]
+            rates.append({"method": name, "seed": seed, "levels": None,
+                          **ev.rmse_readings(Yt, model.decode_code(codes_test[name]))})
+            lo, hi = ev.symmetric_range(codes_test[name]) if code_range == "symmetric" else code_range
+            models.append({"method": name, "seed": seed, "cached": run.cached, "quant_range": [lo, hi],
+                           "active_fraction": float((codes_test[name] > 0.5).float().mean()) if m["kind"] != "pca" else None,
+                           "train_history": {k: run.history[k] for k in ("loss", "active", "time") if k in run.history}})
+    timings["quantization"] = time.perf_counter() - t
+
+    # ---- linear classifier, same draws for every method
+    t = time.perf_counter()
+    proto = _protocol(config)
+    seeds = {r["method"]: r["seed"] for r in models}
+    draws = {n: ev.sample_draws(y_pool, n, config["n_draws"], seed=config["draw_seed"]) for n in config["sizes"]}
+    feats = {m["name"]: (codes_pool[m["name"]], codes_test[m["name"]]) for m in methods}
+    classifier = []
+    for n in _utils.progress(config["sizes"], enable=progress, desc="linear classifiers (per size)"):
+        for name, r in ev.linear_classifiers(feats, y_pool, y_test, draws[n], protocol=proto).items():
+            classifier.append({"method": name, "seed": seeds.get(name), "protocol": PROTOCOL, "size": n, **r})
+    timings["classifiers"] = time.perf_counter() - t
+
+    # ---- sigma and the plain-data result
+    Yd = Yt.double()
+    sigma = {"paper": ev.sigma_of(Yt, "paper"), "std": ev.sigma_of(Yt, "std"), "var": ev.sigma_of(Yt, "var"),
+             "mean_pixel_std": float(Yd.std(0).mean()), "rms_pixel_std": float(Yd.var(0).mean().sqrt()),
+             "train_std": float(X_pool[: config["n_train"]].double().std())}
+    pca_abs = {str(r["levels"]): r["rmse_abs"] for r in rates if r["method"] == "pca" and r["levels"] is not None}
+    timings["total"] = time.perf_counter() - t_start
+    result = {
+        "schema": SCHEMA,
+        "config": config,
+        "config_hash": _utils.config_hash(config),
+        "methods": methods,
+        "rate_distortion": rates,
+        "classifier": classifier,
+        "models": models,
+        "sigma": sigma,
+        "sigma_identification": _sigma_identification(pca_abs, sigma),
+        "pca_quantizer_modes": _pca_modes(pca_run.model, Yt, config["bins"]),
+        "protocol_search": [],
+        "paper": _paper.figure1(),
+        "conclusions_text": dict(_paper.CONCLUSIONS),
+        "timings": timings,
+        "models_cached": {"sesm": all(r.cached for r in runs.values()), "rbm": rbm_run.cached, "pca": pca_run.cached},
+        "versions": _versions(),
+        "device": _device_info(dev),
+        "created": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
+    }
+    return json.loads(json.dumps(result))  # plain data only (and a check that it is JSON-able)
+
+
+def _model_seed(run) -> int | None:
+    return run.config.get("fit", {}).get("seed")
+
+
+def _protocol(config: dict) -> ev.ClassifierProtocol:
+    p = config["protocols"][PROTOCOL]
+    return ev.ClassifierProtocol(**{**p, "targets": tuple(p["targets"])})
+
+
+def _encode_chunked(code: Callable, X: torch.Tensor, chunk: int = 10000) -> torch.Tensor:
+    return torch.cat([code(X[s:s + chunk]) for s in range(0, X.shape[0], chunk)])
+
+
+def _pca_modes(pca, Y: torch.Tensor, bins) -> dict:
+    """PCA's entropy and RMSE under both quantiser modes (for the sigma identification)."""
+    C = pca.code(Y)
+    lo, hi = ev.symmetric_range(C)
+    out = {}
+    for mode in ("levels", "bins"):
+        for Q in bins:
+            q = ev.quantize(C, Q, lo, hi, mode=mode)
+            out[f"{mode}-{Q}"] = {"bits_per_pixel": ev.bits_per_pixel(q.index, Q, Y.shape[1]),
+                                  "rmse_abs": ev.rmse(Y, pca.decode_code(q.value), sigma=1.0)}
+    return out
+
+
+def _sigma_identification(pca_abs: dict, sigma: dict) -> dict:
+    """What sigma the paper's PCA points imply (from PCA's absolute RMSE at 5 and 256
+    levels), against the candidate readings."""
+    paper_c = _paper.FIGURE1["panel_c"]["pca"]
+    implied = {Q: pca_abs[Q] / paper_c[Q]["rmse"] for Q in ("5", "256")}
+    cands = {
+        "sqrt(std) [chosen: 'paper']": sigma["paper"],
+        "std of test pixels": sigma["std"],
+        "variance of test pixels": sigma["var"],
+        "mean per-pixel std": sigma["mean_pixel_std"],
+        "rms per-pixel std": sigma["rms_pixel_std"],
+    }
+    rows = []
+    for name, val in cands.items():
+        rows.append({"candidate": name, "sigma": val,
+                     "rmse_5": pca_abs["5"] / val, "rmse_256": pca_abs["256"] / val,
+                     "ratio_5": (pca_abs["5"] / val) / paper_c["5"]["rmse"],
+                     "ratio_256": (pca_abs["256"] / val) / paper_c["256"]["rmse"]})
+    return {"implied_sigma": implied, "candidates": rows}
 
 
 def _versions() -> dict:
@@ -186,8 +370,6 @@ def _versions() -> dict:
 
 
 def _device_info(dev: torch.device) -> dict:
-    import os
-
     info = {"device": str(dev), "cpu_threads": torch.get_num_threads(), "cpu_count": os.cpu_count()}
     if hasattr(os, "getloadavg"):  # other work on the machine, for reading the timings
         info["load_average_1_5_15min"] = [round(v, 2) for v in os.getloadavg()]
@@ -197,99 +379,8 @@ def _device_info(dev: torch.device) -> dict:
 
 
 # =============================================================================
-# Models (cached)
+# The classifier-protocol search
 # =============================================================================
-
-
-def trained_pca(X: torch.Tensor, cfg: dict, dev: torch.device):
-    """The Figure-1 PCA fitted on ``X`` (the first training digits), loaded from the model
-    cache when an identical configuration was fitted before.
-
-    Returns ``(pca, from_cache)``. ``cfg`` is ``figure1_config(...)["pca"]``.
-    """
-    from .pca import PCA
-
-    return _utils.cached_model(
-        "pca", {"kind": "pca", "data": "mnist-train-first", "n_train": X.shape[0], **cfg},
-        lambda path: PCA.load(path, device=dev),
-        lambda: PCA(cfg["n_components"], device=dev).fit(X.to(dev)),
-    )
-
-
-def trained_rbm(X: torch.Tensor, settings: dict, dev: torch.device, progress: bool = True):
-    """The Figure-1 RBM trained on ``X`` with ``settings`` (``figure1_config(...)["rbm"]``,
-    by default ``rbm.PAPER_SETTINGS``), loaded from the model cache when trained before.
-
-    Returns ``(rbm, from_cache)``.
-    """
-    from .rbm import RBM, train_paper_rbm
-
-    return _utils.cached_model(
-        "rbm", {"kind": "rbm", "data": "mnist-train-first", "n_train": X.shape[0], **settings},
-        lambda path: RBM.load(path, device=dev),
-        lambda: train_paper_rbm(X.to(dev), device=dev, progress=progress, **settings)[0],
-    )
-
-
-# =============================================================================
-# Evaluation
-# =============================================================================
-
-
-def _quant_metrics(codes, decode: Callable, lo: float, hi: float, Y: torch.Tensor, bins) -> dict:
-    """Bits per pixel and RMSE (both sigma readings) from the quantised test codes."""
-    out = {}
-    sig_paper, sig_std = ev.sigma_of(Y, "paper"), ev.sigma_of(Y, "std")
-    for Q in bins:
-        q = ev.quantize(codes, Q, lo, hi)
-        Y_hat = decode(q.value)  # (P, N)
-        r_abs = ev.rmse(Y, Y_hat, sigma=1.0)
-        out[str(Q)] = {
-            "bits_per_pixel": ev.bits_per_pixel(q.index, Q, Y.shape[1]),
-            "entropy_bits": ev.entropy_bits(q.index, Q),
-            "rmse": r_abs / sig_paper,
-            "rmse_std": r_abs / sig_std,
-            "rmse_abs": r_abs,
-        }
-    Y_hat = decode(codes)
-    r_abs = ev.rmse(Y, Y_hat, sigma=1.0)
-    out["unquantized"] = {"rmse": r_abs / sig_paper, "rmse_std": r_abs / sig_std, "rmse_abs": r_abs}
-    return out
-
-
-def _pca_modes(pca, Y: torch.Tensor, bins) -> dict:
-    """PCA's entropy and RMSE under both quantiser modes (for the sigma identification)."""
-    C = pca.code(Y)
-    lo, hi = ev.symmetric_range(C)
-    out = {}
-    for mode in ("levels", "bins"):
-        for Q in bins:
-            q = ev.quantize(C, Q, lo, hi, mode=mode)
-            out[f"{mode}-{Q}"] = {"bits_per_pixel": ev.bits_per_pixel(q.index, Q, Y.shape[1]),
-                                  "rmse_abs": ev.rmse(Y, pca.decode(q.value), sigma=1.0)}
-    return out
-
-
-def _sigma_identification(result: dict) -> dict:
-    """What sigma the paper's PCA points imply, against the candidate readings."""
-    pca = result["methods"]["pca"]["quant"]
-    paper_c = _paper.FIGURE1["panel_c"]["pca"]
-    implied = {Q: pca[Q]["rmse_abs"] / paper_c[Q]["rmse"] for Q in ("5", "256")}
-    s = result["sigma"]
-    cands = {
-        "sqrt(std) [chosen: 'paper']": s["paper"],
-        "std of test pixels": s["std"],
-        "variance of test pixels": s["var"],
-        "mean per-pixel std": s["mean_pixel_std"],
-        "rms per-pixel std": s["rms_pixel_std"],
-    }
-    rows = []
-    for name, val in cands.items():
-        rows.append({"candidate": name, "sigma": val,
-                     "rmse_5": pca["5"]["rmse_abs"] / val, "rmse_256": pca["256"]["rmse_abs"] / val,
-                     "ratio_5": (pca["5"]["rmse_abs"] / val) / paper_c["5"]["rmse"],
-                     "ratio_256": (pca["256"]["rmse_abs"] / val) / paper_c["256"]["rmse"]})
-    return {"implied_sigma": implied, "candidates": rows}
 
 
 def protocol_search(feats: dict, labels_pool, labels_test, sizes, n_draws: int, seed: int,
@@ -307,6 +398,15 @@ def protocol_search(feats: dict, labels_pool, labels_test, sizes, n_draws: int, 
     Returns
     -------
     list of rows {"name", "description", "protocol", "results": {feat: {size: stats}}}.
+
+    Examples
+    --------
+    >>> g = torch.Generator().manual_seed(0)
+    >>> X = torch.randn(200, 2, generator=g); y = (X[:, 0] > 0).long()
+    >>> rows = protocol_search({"raw": (X, X)}, y, y, [5], 2, 0, progress=False,
+    ...                        candidates=[("a", "a test", {"lr": 0.1, "epochs": 5})])
+    >>> rows[0]["name"], sorted(rows[0]["results"]["raw"]["5"])
+    ('a', ['seconds', 'test_error', 'train_error'])
     """
     candidates = list(SEARCH_CANDIDATES if candidates is None else candidates)
     if chosen is not None:
@@ -335,446 +435,44 @@ def protocol_search(feats: dict, labels_pool, labels_test, sizes, n_draws: int, 
     return rows
 
 
-# =============================================================================
-# The run
-# =============================================================================
-
-
-def figure1(
-    *,
-    out: str | Path | None = None,
-    device: str | torch.device = "auto",
-    quick: bool = False,
-    progress: bool = True,
-    seed: int = 0,
-    protocol: ev.ClassifierProtocol | None = None,
-    sesm_settings: dict | None = None,
-    rbm_settings: dict | None = None,
-    search: bool = False,
-    use_cache: bool = True,
-) -> dict:
-    """Reproduce Figure 1 (panels A, B, C): train or load the models, evaluate, plot.
-
-    Parameters
-    ----------
-    out : path, optional
-        Folder for ``figure1.json`` and the panels ``figure1_{a,b,c}.{png,svg}``.
-    device : "auto", "cpu", "cuda" or torch.device
-    quick : bool
-        The small profile of :func:`figure1_config` (for tests; about a minute on a CPU).
-    progress : bool
-        Progress bars for every long step.
-    seed : int
-        Seed of the classifier draws.
-    protocol : ClassifierProtocol, optional
-        The classifier protocol for every method (default: the chosen one).
-    sesm_settings, rbm_settings : dict, optional
-        Overrides of the models' training settings.
-    search : bool
-        Also run the classifier-protocol search (:data:`SEARCH_CANDIDATES`) on raw pixels
-        and PCA, for the report (a few minutes more on a CPU).
-    use_cache : bool
-        Return the cached result of the same configuration when there is one.
-
-    Returns
-    -------
-    dict (JSON-able): "config", "config_hash", "method_order", "methods" (per method:
-    "label", "kind", "quant" with bits per pixel and RMSE at 5 and 256 levels and
-    unquantised, "classifier" per size), "sigma", "sigma_identification",
-    "pca_quantizer_modes", "protocol_search", "paper", "timings", "versions", "device",
-    "cached".
-
-    Examples
-    --------
-    >>> r = figure1(quick=True, progress=False)             # doctest: +SKIP
-    >>> r["methods"]["pca"]["quant"]["256"]["bits_per_pixel"]  # doctest: +SKIP
-    1.1...
-    """
-    config = figure1_config(quick=quick, seed=seed, protocol=protocol, sesm_settings=sesm_settings,
-                            rbm_settings=rbm_settings)
-    dev = _pick_device(device)
-    path = _result_path(config)
-    result = None
-    if use_cache and path.is_file():
-        try:
-            result = json.loads(path.read_text())
-            if result.get("schema") != SCHEMA or result.get("config") != json.loads(json.dumps(config)):
-                result = None
-        except (OSError, json.JSONDecodeError):
-            result = None
-    if result is None:
-        result = _compute(config, dev, quick, progress, sesm_settings)
-        _utils.atomic_write_bytes(path, json.dumps(result, indent=1, sort_keys=True).encode())
-        result["cached"] = False
-    else:
-        result["cached"] = True
-    if search and not result.get("protocol_search"):
-        result["protocol_search"], result["timings"]["protocol_search"] = _search(config, dev, progress)
-        saved = {k: v for k, v in result.items() if k != "cached"}
-        _utils.atomic_write_bytes(path, json.dumps(saved, indent=1, sort_keys=True).encode())
-    if out is not None:
-        _write_outputs(result, Path(out))
-    return result
-
-
-def _compute(config: dict, dev: torch.device, quick: bool, progress: bool, sesm_settings) -> dict:
-    """The Figure-1 computation proper (no cache lookup): models, codes, metrics, classifiers."""
-    from .data import load_mnist
-    from . import zoo as _zoo
-
-    t_start = time.perf_counter()
-    timings: dict = {}
-    t = time.perf_counter()
-    X_pool, y_pool = load_mnist("train", config["pool"])
-    X_train = X_pool[: config["n_train"]]
-    X_test, y_test = load_mnist("test", config["n_test"])
-    timings["data"] = time.perf_counter() - t
-
-    # ---- models
-    t = time.perf_counter()
-    runs = _zoo.trained_sweep(_paper.ALPHAS, quick=quick, device=dev, progress=progress, **(sesm_settings or {}))
-    timings["sesm_sweep"] = time.perf_counter() - t
-    sesm_cached = all(r.cached for r in runs.values())
-    t = time.perf_counter()
-    rbm, rbm_cached = trained_rbm(X_train, config["rbm"], dev, progress)
-    timings["rbm"] = time.perf_counter() - t
-    t = time.perf_counter()
-    pca, pca_cached = trained_pca(X_train, config["pca"], dev)
-    timings["pca"] = time.perf_counter() - t
-
-    # ---- codes and decoders of every method
-    Yt = X_test.to(dev)
-    Xp = X_pool.to(dev)
-    methods: dict = {}
-    order: list[str] = []
-    for a, run in runs.items():
-        m = run.model
-        name = f"sesm_{a:g}"
-        order.append(name)
-        methods[name] = {"label": f"SESM alpha_s={a:g}", "kind": "sesm", "alpha_s": a,
-                         "code": m.code, "decode": (lambda q, m=m: q @ m.W.T + m.b_dec), "range": (0.0, 1.0),
-                         "train_history": {k: run.history.get(k) for k in ("loss", "active", "time") if k in run.history},
-                         "cached_model": run.cached}
-    methods["rbm"] = {"label": "RBM", "kind": "rbm", "code": rbm.code, "decode": rbm.decode, "range": (0.0, 1.0),
-                      "cached_model": rbm_cached}
-    methods["pca"] = {"label": "PCA", "kind": "pca", "code": pca.code, "decode": pca.decode, "range": None,
-                      "cached_model": pca_cached}
-    order += ["rbm", "pca", "raw"]
-    methods["raw"] = {"label": "raw pixels", "kind": "raw", "code": lambda V: V, "decode": None, "range": None,
-                      "cached_model": True}
-
-    # ---- quantisation, entropy, RMSE
-    t = time.perf_counter()
-    codes_test, codes_pool = {}, {}
-    with torch.no_grad():
-        for name in _utils.progress(order, enable=progress, desc="codes + entropy/RMSE"):
-            m = methods[name]
-            codes_test[name] = m["code"](Yt)  # (P_test, d)
-            codes_pool[name] = _encode_chunked(m["code"], Xp)  # (P_pool, d)
-            if m["decode"] is None:
-                continue
-            lo, hi = m["range"] or ev.symmetric_range(codes_test[name])
-            m["quant_range"] = [lo, hi]
-            m["quant"] = _quant_metrics(codes_test[name], m["decode"], lo, hi, Yt, config["bins"])
-            m["active_fraction"] = float((codes_test[name] > 0.5).float().mean()) if m["kind"] != "pca" else None
-    timings["quantization"] = time.perf_counter() - t
-
-    # ---- linear classifier, same draws for every method
-    t = time.perf_counter()
-    proto = ev.ClassifierProtocol(**{**config["protocol"], "targets": tuple(config["protocol"]["targets"])})
-    draws = {n: ev.sample_draws(y_pool, n, config["n_draws"], seed=config["draw_seed"]) for n in config["sizes"]}
-    feats = {name: (codes_pool[name], codes_test[name]) for name in order}
-    for n in _utils.progress(config["sizes"], enable=progress, desc="linear classifiers (per size)"):
-        for name, r in ev.linear_classifiers(feats, y_pool, y_test, draws[n], protocol=proto).items():
-            methods[name].setdefault("classifier", {})[str(n)] = r
-    timings["classifiers"] = time.perf_counter() - t
-
-    # ---- sigma and the plain-data result
-    Yd = Yt.double()
-    sigma = {"paper": ev.sigma_of(Yt, "paper"), "std": ev.sigma_of(Yt, "std"), "var": ev.sigma_of(Yt, "var"),
-             "mean_pixel_std": float(Yd.std(0).mean()), "rms_pixel_std": float(Yd.var(0).mean().sqrt()),
-             "train_std": float(X_train.double().std())}
-    for m in methods.values():
-        for k in ("code", "decode", "range"):
-            m.pop(k, None)
-    timings["total"] = time.perf_counter() - t_start
-    result = {
-        "schema": SCHEMA,
-        "config": config,
-        "config_hash": _utils.config_hash(config),
-        "method_order": order,
-        "methods": methods,
-        "sigma": sigma,
-        "pca_quantizer_modes": _pca_modes(pca, Yt, config["bins"]),
-        "protocol_search": [],
-        "paper": _paper.figure1(),
-        "conclusions_text": dict(_paper.CONCLUSIONS),
-        "timings": timings,
-        "models_cached": {"sesm": sesm_cached, "rbm": rbm_cached, "pca": pca_cached},
-        "versions": _versions(),
-        "device": _device_info(dev),
-        "created": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
-    }
-    result["sigma_identification"] = _sigma_identification(result)
-    return json.loads(json.dumps(result))  # plain data only (and a check that it is JSON-able)
-
-
 def _search(config: dict, dev: torch.device, progress: bool) -> tuple[list[dict], float]:
-    """The protocol search on raw pixels and PCA codes, cached under its own key; returns
+    """The protocol search on raw pixels and PCA codes, stored under its own key; returns
     the rows and the seconds the search took when it was computed."""
-    from .data import load_mnist
 
-    key = _utils.config_hash({"config": config, "candidates": SEARCH_CANDIDATES})
-    path = _utils.cache_dir("figure1") / f"search-{key}.json"
-    if path.is_file():
-        try:
-            stored = json.loads(path.read_text())
-            return stored["rows"], stored["seconds"]
-        except (OSError, json.JSONDecodeError, KeyError, TypeError):
-            pass
-    t0 = time.perf_counter()
-    X_pool, y_pool = load_mnist("train", config["pool"])
-    X_test, y_test = load_mnist("test", config["n_test"])
-    pca, _ = trained_pca(X_pool[: config["n_train"]], config["pca"], dev)
-    Xp, Xt = X_pool.to(dev), X_test.to(dev)
-    feats = {"raw": (Xp, Xt), "pca": (_encode_chunked(pca.code, Xp), pca.code(Xt))}
-    proto = ev.ClassifierProtocol(**{**config["protocol"], "targets": tuple(config["protocol"]["targets"])})
-    rows = protocol_search(feats, y_pool, y_test, config["sizes"], config["n_draws"], config["draw_seed"],
-                           progress=progress, chosen=proto)
-    seconds = time.perf_counter() - t0
-    _utils.atomic_write_bytes(path, json.dumps({"rows": rows, "seconds": seconds}, indent=1).encode())
-    return rows, seconds
+    def make():
+        from . import zoo
+        from .data import load_mnist
 
+        t0 = time.perf_counter()
+        X_pool, y_pool = load_mnist("train", config["pool"])
+        X_test, y_test = load_mnist("test", config["n_test"])
+        pca = zoo.trained_pca(device=dev, n_train=config["pca"]["n_train"]).model
+        Xp, Xt = X_pool.to(dev), X_test.to(dev)
+        feats = {"raw": (Xp, Xt), "pca": (_encode_chunked(pca.code, Xp), pca.code(Xt))}
+        rows = protocol_search(feats, y_pool, y_test, config["sizes"], config["n_draws"], config["draw_seed"],
+                               progress=progress, chosen=_protocol(config))
+        return {"rows": rows, "seconds": time.perf_counter() - t0}, {}
 
-def _encode_chunked(code: Callable, X: torch.Tensor, chunk: int = 10000) -> torch.Tensor:
-    return torch.cat([code(X[s:s + chunk]) for s in range(0, X.shape[0], chunk)])
+    def check(value):
+        if not isinstance(value["rows"], list) or not isinstance(value["seconds"], float):
+            raise ValueError("not a protocol search")
+        return value
+
+    found = store.fetch("figure1-search", {"config": config, "candidates": SEARCH_CANDIDATES}, make, check=check)
+    return found.value["rows"], found.value["seconds"]
 
 
-def _write_outputs(result: dict, out: Path) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    _utils.atomic_write_bytes(out / "figure1.json", json.dumps(result, indent=1, sort_keys=True).encode())
-    plot_figure1(result, out)
-
-
-# =============================================================================
-# Plots
-# =============================================================================
-
-_COLORS = {"sesm": "tab:blue", "rbm": "tab:red", "pca": "tab:green", "raw": "tab:gray"}
-_OURS = {"linestyle": "-", "markerfacecolor": None}
-
-
-def _sesm_names(result: dict) -> list[str]:
-    return [n for n in result["method_order"] if result["methods"][n]["kind"] == "sesm"]
-
-
-def _err(result, name, size):
-    c = result["methods"][name].get("classifier", {}).get(str(size))
-    return (c["test_error"]["mean"], c["test_error"]["std"]) if c else (math.nan, math.nan)
-
-
-def _axes(axes, n):
-    import matplotlib.pyplot as plt
-
-    if axes is None:
-        fig, axes = plt.subplots(1, n, figsize=(4.2 * n, 4.2), squeeze=False)
-        return fig, list(axes[0])
-    axes = list(axes) if isinstance(axes, (list, tuple)) else [axes]
-    if len(axes) != n:
-        raise ValueError(f"axes must hold {n} axes (one per size), got {len(axes)}")
-    return axes[0].figure, axes
-
-
-def _panel_error(result: dict, x_of: Callable, x_paper: Callable, xlabel: str, axes=None, raw_line=True):
-    sizes = [str(s) for s in result["config"]["sizes"]]
-    fig, axes = _axes(axes, len(sizes))
-    pa = result["paper"]["panel_a"]
-    sn = _sesm_names(result)
-    for ax, s in zip(axes, sizes):
-        # ours: filled markers, solid lines, error bars = 1 std over draws
-        xs = [x_of(n) for n in sn]
-        ys, es = zip(*[_err(result, n, s) for n in sn])
-        ax.errorbar(xs, ys, yerr=es, color=_COLORS["sesm"], marker="o", ls="-", capsize=2, label="SESM (ours)")
-        for name, mk in (("rbm", "s"), ("pca", "D")):
-            y, e = _err(result, name, s)
-            ax.errorbar([x_of(name)], [y], yerr=[e], color=_COLORS[name], marker=mk, ls="none", capsize=2,
-                        label=f"{result['methods'][name]['label']} (ours)")
-        y, _ = _err(result, "raw", s)
-        ax.axhline(y, color=_COLORS["raw"], ls="-", lw=1, label="raw pixels (ours)")
-        # paper: hollow markers, dashed lines
-        if s in pa:
-            ax.plot(x_paper("sesm"), pa[s]["sesm"], color=_COLORS["sesm"], marker="o", mfc="none", ls="--",
-                    label="SESM (paper)")
-            for name, mk in (("rbm", "s"), ("pca", "D")):
-                ax.plot([x_paper(name)], [pa[s][name]], color=_COLORS[name], marker=mk, mfc="none", ls="none",
-                        ms=8, label=f"{name.upper()} (paper)")
-            ax.axhline(pa[s]["raw"], color=_COLORS["raw"], ls="--", lw=1, label="raw pixels (paper)")
-        ax.set_title(f"{s} samples per class")
-        ax.set_xlabel(xlabel)
-        ax.set_ylabel("test error (%)")
-        ax.grid(alpha=0.3)
-    handles, labels = axes[-1].get_legend_handles_labels()
-    fig.legend(handles, labels, fontsize=7, loc="lower center", ncol=4, frameon=False)
-    fig.tight_layout(rect=(0, 0.12, 1, 1))
-    return fig
-
-
-def plot_panel_a(result: dict, axes=None):
-    """Panel A: linear-classifier test error against the code entropy (bits per pixel,
-    256 levels), one plot per training size. Ours: filled markers and solid lines, error
-    bars 1 std over the draws; the paper's: hollow markers and dashed lines; raw pixels
-    as a horizontal line.
-
-    Parameters
-    ----------
-    result : dict from :func:`figure1`
-    axes : sequence of matplotlib Axes (one per size), optional
-
-    Returns
-    -------
-    matplotlib Figure
+def write_outputs(result: Figure1Result, out: str | Path) -> list[Path]:
+    """Write ``figure1.json`` and the panels (PNG and SVG) into the folder ``out``;
+    returns the paths written.
 
     Examples
     --------
-    >>> fig = plot_panel_a(figure1(quick=True, progress=False))   # doctest: +SKIP
+    >>> write_outputs(figure1(quick=True), "figure1-out")     # doctest: +SKIP
     """
-    m = result["methods"]
-    pc = result["paper"]["panel_c"]
-    return _panel_error(
-        result,
-        lambda n: m[n]["quant"]["256"]["bits_per_pixel"],
-        lambda n: pc[n]["256"]["bits_per_pixel"],
-        "bits per pixel (256 levels)", axes)
-
-
-def plot_panel_b(result: dict, axes=None):
-    """Panel B: test error against the RMSE (256 levels, the paper's sigma), one plot per
-    training size; the paper's points pair panel A's errors with panel C's 256-level RMSE.
-
-    Examples
-    --------
-    >>> fig = plot_panel_b(figure1(quick=True, progress=False))   # doctest: +SKIP
-    """
-    m = result["methods"]
-    pc = result["paper"]["panel_c"]
-    return _panel_error(
-        result,
-        lambda n: m[n]["quant"]["256"]["rmse"],
-        lambda n: pc[n]["256"]["rmse"],
-        "RMSE (256 levels)", axes)
-
-
-def plot_panel_c(result: dict, ax=None):
-    """Panel C: RMSE (the paper's sigma) against bits per pixel, at 5 and 256 levels.
-    Ours filled and solid, the paper's hollow and dashed.
-
-    Parameters
-    ----------
-    result : dict from :func:`figure1`
-    ax : matplotlib Axes, optional
-
-    Returns
-    -------
-    matplotlib Figure
-
-    Examples
-    --------
-    >>> fig = plot_panel_c(figure1(quick=True, progress=False))   # doctest: +SKIP
-    """
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(7.5, 4.2))
-    else:
-        fig = ax.figure
-    m = result["methods"]
-    pc = result["paper"]["panel_c"]
-    sn = _sesm_names(result)
-    for Q, mk in (("5", "v"), ("256", "o")):
-        ax.plot([m[n]["quant"][Q]["bits_per_pixel"] for n in sn], [m[n]["quant"][Q]["rmse"] for n in sn],
-                color=_COLORS["sesm"], marker=mk, ls="-", label=f"SESM {Q} levels (ours)")
-        ax.plot(pc["sesm"][Q]["bits_per_pixel"], pc["sesm"][Q]["rmse"], color=_COLORS["sesm"], marker=mk,
-                mfc="none", ls="--", label=f"SESM {Q} levels (paper)")
-        for name, mk2 in (("rbm", "s"), ("pca", "D")):
-            ax.plot([m[name]["quant"][Q]["bits_per_pixel"]], [m[name]["quant"][Q]["rmse"]], color=_COLORS[name],
-                    marker=mk2, ls="none", label=f"{name.upper()} {Q} (ours)")
-            ax.plot([pc[name][Q]["bits_per_pixel"]], [pc[name][Q]["rmse"]], color=_COLORS[name], marker=mk2,
-                    mfc="none", ms=8, ls="none", label=f"{name.upper()} {Q} (paper)")
-            ax.annotate(Q, (m[name]["quant"][Q]["bits_per_pixel"], m[name]["quant"][Q]["rmse"]), fontsize=7,
-                        xytext=(4, 4), textcoords="offset points")
-    ax.set_xlabel("bits per pixel")
-    ax.set_ylabel("RMSE (sigma = sqrt of pixel std)")
-    ax.set_title("RMSE against entropy (test set)")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=6, ncol=1, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
-    fig.tight_layout()
-    return fig
-
-
-def plot_figure1(result: dict, out: str | Path) -> list[Path]:
-    """Write panels A, B and C as PNG and SVG into ``out``; returns the paths.
-
-    Examples
-    --------
-    >>> plot_figure1(figure1(quick=True, progress=False), "fig")   # doctest: +SKIP
-    """
-    import matplotlib
-
-    matplotlib.use("Agg", force=False) if "matplotlib.pyplot" not in sys.modules else None
-    import matplotlib.pyplot as plt
+    from .plotting import plot_figure1
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for tag, fn in (("a", plot_panel_a), ("b", plot_panel_b), ("c", plot_panel_c)):
-        fig = fn(result)
-        for ext in ("png", "svg"):
-            p = out / f"figure1_{tag}.{ext}"
-            fig.savefig(p, dpi=120)
-            paths.append(p)
-        plt.close(fig)
-    return paths
-
-
-# =============================================================================
-# Command line
-# =============================================================================
-
-
-def main_figure1(argv: list[str] | None = None) -> int:
-    """``python -m sesmlib reproduce figure1 --out DIR [--device D] [--quick]``."""
-    p = argparse.ArgumentParser(prog="python -m sesmlib reproduce figure1",
-                                description="Reproduce Figure 1 of Ranzato, Boureau & LeCun (NIPS 2007).")
-    p.add_argument("--out", required=True, help="folder for figure1.json and the panels (PNG, SVG)")
-    p.add_argument("--device", default="auto", help="auto (cuda when present), cpu or cuda")
-    p.add_argument("--quick", action="store_true", help="small profile (2000 digits, 1 epoch) for tests")
-    p.add_argument("--no-progress", action="store_true", help="no progress bars")
-    p.add_argument("--no-cache", action="store_true", help="recompute even when a cached result exists")
-    p.add_argument("--search", action="store_true",
-                   help="also run the classifier-protocol search on raw pixels and PCA (for the report)")
-    p.add_argument("--report", default=None, help="also write the markdown report to this path")
-    args = p.parse_args(argv)
-    t0 = time.perf_counter()
-    result = figure1(out=args.out, device=args.device, quick=args.quick, progress=not args.no_progress,
-                     use_cache=not args.no_cache, search=args.search)
-    if args.report:
-        from .report import write_report
-
-        write_report(result, args.report)
-    print(_summary(result))
-    print(f"wrote {Path(args.out) / 'figure1.json'} and figure1_{{a,b,c}}.{{png,svg}} "
-          f"({'cached result' if result.get('cached') else 'computed'}, {time.perf_counter() - t0:.1f} s)")
-    return 0
-
-
-def _summary(result: dict) -> str:
-    lines = [f"{'method':<18} {'bpp@5':>7} {'RMSE@5':>7} {'bpp@256':>8} {'RMSE@256':>9}  test error % per size"]
-    for n in result["method_order"]:
-        m = result["methods"][n]
-        q = m.get("quant")
-        cols = (f"{q['5']['bits_per_pixel']:7.3f} {q['5']['rmse']:7.3f} {q['256']['bits_per_pixel']:8.3f} "
-                f"{q['256']['rmse']:9.3f}") if q else " " * 34
-        errs = "  ".join(f"{s}: {c['test_error']['mean']:.2f}+-{c['test_error']['std']:.2f}"
-                         for s, c in m.get("classifier", {}).items())
-        lines.append(f"{m['label']:<18} {cols}  {errs}")
-    return "\n".join(lines)
+    path = _utils.atomic_write_bytes(out / "figure1.json", json.dumps(result.to_dict(), indent=1, sort_keys=True).encode())
+    return [path, *plot_figure1(result, out)]

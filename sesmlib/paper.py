@@ -3,8 +3,7 @@ the notebooks).
 
 Ranzato, Boureau and LeCun, "Sparse Feature Learning for Deep Belief Networks", NIPS
 2007, Figure 1 and Section 4.1. The values were read from the paper's vector drawing
-(about +/- 0.05 points for circles and diamonds, up to +/- 0.6 points for triangles); see
-``shared/reference/sesm-paper.md``.
+(about +/- 0.05 points for circles and diamonds, up to +/- 0.6 points for triangles).
 
 Conventions: the SESM points are listed in the order of :data:`ALPHAS` (1, 0.5, 0.2, 0.1,
 0.05). The paper plots them without labels; sorted from the lowest to the highest

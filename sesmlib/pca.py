@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 
 from ._device import device as _pick_device
-from ._utils import check_matrix, check_positive_int, load_model, save_model
+from ._utils import check_expected_config, check_matrix, check_positive_int, check_tensors, config_int, load_model, save_model
 
 __all__ = ["PCA"]
 
@@ -148,7 +148,7 @@ class PCA:
         >>> import torch; from sesmlib.pca import PCA
         >>> X = torch.rand(20, 6)
         >>> pca = PCA(6, device="cpu").fit(X)
-        >>> torch.allclose(pca.decode(pca.code(X)), X, atol=1e-5)   # all components: exact
+        >>> torch.allclose(pca.decode_code(pca.code(X)), X, atol=1e-5)   # all components: exact
         True
         """
         self._check_fitted()
@@ -156,7 +156,7 @@ class PCA:
         return (X - self.mean_) @ self.components_.T  # (B, K)
 
     @torch.no_grad()
-    def decode(self, C: torch.Tensor) -> torch.Tensor:
+    def decode_code(self, C: torch.Tensor) -> torch.Tensor:
         """The reconstruction x_hat = U^T c + mu from a (possibly quantised) code.
 
         Parameters
@@ -171,15 +171,18 @@ class PCA:
         --------
         >>> import torch; from sesmlib.pca import PCA
         >>> pca = PCA(2, device="cpu").fit(torch.rand(30, 4))
-        >>> torch.allclose(pca.decode(torch.zeros(1, 2)), pca.mean_)   # code 0 is the mean
+        >>> torch.allclose(pca.decode_code(torch.zeros(1, 2)), pca.mean_)   # code 0 is the mean
         True
         """
         self._check_fitted()
         C = check_matrix("C", C, n_cols=self.n_components, device=self.device, dtype=self.dtype, allow_1d=True)
         return C @ self.components_ + self.mean_  # (B, N)
 
+    #: PCA's decoder: the same as :meth:`decode_code` (its code has no non-linearity).
+    decode = decode_code
+
     def reconstruct(self, X: torch.Tensor) -> torch.Tensor:
-        """decode(code(X)): the projection of X on the principal subspace.
+        """decode_code(code(X)): the projection of X on the principal subspace.
 
         Examples
         --------
@@ -187,7 +190,26 @@ class PCA:
         >>> PCA(2, device="cpu").fit(torch.rand(30, 4)).reconstruct(torch.rand(3, 4)).shape
         torch.Size([3, 4])
         """
-        return self.decode(self.code(X))
+        return self.decode_code(self.code(X))
+
+    @property
+    def filters(self) -> torch.Tensor:
+        """The components, one per column (N, K): ``components_.T``."""
+        self._check_fitted()
+        return self.components_.T
+
+    @property
+    def config(self) -> dict:
+        """The configuration (everything but the fitted tensors), as saved with the model.
+
+        Examples
+        --------
+        >>> from sesmlib.pca import PCA
+        >>> PCA(3, device="cpu").config
+        {'n_components': 3, 'n_features': None, 'dtype': 'float32'}
+        """
+        return {"n_components": self.n_components, "n_features": self.n_features_,
+                "dtype": str(self.dtype).replace("torch.", "")}
 
     def save(self, path) -> Path:
         """Save the fitted PCA (atomically; read back with :meth:`load`).
@@ -201,36 +223,35 @@ class PCA:
         True
         """
         self._check_fitted()
-        config = {"n_components": self.n_components, "n_features": self.n_features_, "dtype": str(self.dtype).replace("torch.", "")}
         tensors = {
             "components": self.components_,
             "mean": self.mean_,
             "explained_variance": self.explained_variance_,
             "explained_variance_ratio": self.explained_variance_ratio_,
         }
-        return save_model(path, self._KIND, config, tensors)
+        return save_model(path, self._KIND, self.config, tensors)
 
     @classmethod
-    def load(cls, path, device="auto") -> "PCA":
-        """Load a PCA written by :meth:`save` (ValueError for a corrupt or non-PCA file).
+    def load(cls, path, device="auto", *, expected_config: dict | None = None) -> "PCA":
+        """Load a PCA written by :meth:`save`.
+
+        Raises FileNotFoundError, or ValueError naming the file for a corrupt file (bad
+        checksum, shapes that disagree with its configuration, NaN or Inf), a file of
+        another kind, or a configuration that differs from ``expected_config``.
 
         Examples
         --------
         See :meth:`save`.
         """
         config, tensors = load_model(path, cls._KIND)
-        try:
-            dtype = {"float32": torch.float32, "float64": torch.float64}[config["dtype"]]
-            pca = cls(config["n_components"], device=device, dtype=dtype)
-            K, N = pca.n_components, int(config["n_features"])
-            expected = {"components": (K, N), "mean": (N,), "explained_variance": (K,), "explained_variance_ratio": (K,)}
-            for name, shape in expected.items():
-                if tuple(tensors[name].shape) != shape:
-                    raise ValueError(f"{name} has shape {tuple(tensors[name].shape)}, expected {shape}")
-        except (KeyError, TypeError) as exc:
-            raise ValueError(f"model file {path} is corrupt: missing or bad entry {exc}") from None
-        except ValueError as exc:
-            raise ValueError(f"model file {path} is corrupt: {exc}") from None
+        check_expected_config(path, config, expected_config)
+        K, N = config_int(path, config, "n_components"), config_int(path, config, "n_features")
+        dtype = {"float32": torch.float32, "float64": torch.float64}.get(config.get("dtype"))
+        if dtype is None:
+            raise ValueError(f"model file {path} is corrupt: unsupported dtype {config.get('dtype')!r}")
+        check_tensors(path, tensors, {"components": (K, N), "mean": (N,), "explained_variance": (K,),
+                                      "explained_variance_ratio": (K,)})
+        pca = cls(K, device=device, dtype=dtype)
         to = lambda t: t.to(pca.device, dtype)  # noqa: E731
         pca.components_ = to(tensors["components"])
         pca.mean_ = to(tensors["mean"])

@@ -1,8 +1,12 @@
-"""Pictures: image grids of filters, digits and reconstructions.
+"""Pictures: image grids of filters, digits and reconstructions, and the panels of the
+paper's Figure 1.
 
 Every grid is first built as a plain array by :func:`image_grid` (testable without a
 display), then shown with matplotlib (:func:`show_filters`, :func:`show_reconstructions`)
-or written to a PNG file (:func:`save_image_grid`).
+or written to a PNG file (:func:`save_image_grid`). :func:`plot_panel_a`,
+:func:`plot_panel_b` and :func:`plot_panel_c` draw Figure 1 from a
+:class:`sesmlib.results.Figure1Result`, ours beside the paper's; :func:`plot_figure1`
+writes all three.
 """
 from __future__ import annotations
 
@@ -16,7 +20,18 @@ import torch
 
 from . import _utils
 
-__all__ = ["image_grid", "filter_grid", "show_filters", "show_images", "show_reconstructions", "save_image_grid"]
+__all__ = [
+    "image_grid",
+    "filter_grid",
+    "show_filters",
+    "show_images",
+    "show_reconstructions",
+    "save_image_grid",
+    "plot_panel_a",
+    "plot_panel_b",
+    "plot_panel_c",
+    "plot_figure1",
+]
 
 _NORMALIZE = (None, "each", "all")
 
@@ -222,3 +237,175 @@ def save_image_grid(path, images, *, shape=None, ncols: int | None = None, norma
     buf = io.BytesIO()
     matplotlib.image.imsave(buf, grid, cmap="gray", vmin=0, vmax=1, format="png")
     return _utils.atomic_write_bytes(Path(os.fspath(path)), buf.getvalue())
+
+
+# =============================================================================
+# Figure 1 (panels A, B, C), ours beside the paper's
+# =============================================================================
+
+_COLORS = {"sesm": "tab:blue", "rbm": "tab:red", "pca": "tab:green", "raw": "tab:gray"}
+_MARKERS = {"rbm": "s", "pca": "D"}
+
+
+def _panel_axes(axes, n):
+    import matplotlib.pyplot as plt
+
+    if axes is None:
+        fig, axes = plt.subplots(1, n, figsize=(4.2 * n, 4.2), squeeze=False)
+        return fig, list(axes[0])
+    axes = list(axes) if isinstance(axes, (list, tuple)) else [axes]
+    if len(axes) != n:
+        raise ValueError(f"axes must hold {n} axes (one per size), got {len(axes)}")
+    return axes[0].figure, axes
+
+
+def _panel_error(result, x_of, x_paper, xlabel: str, axes=None):
+    """Test error against ``x_of(method)`` (ours) and ``x_paper(method)`` (the paper's),
+    one plot per training size."""
+    fig, axes = _panel_axes(axes, len(result.sizes))
+    sesm = result.sesm
+    others = [result.method(n) for n in ("rbm", "pca")]
+    for ax, s in zip(axes, result.sizes):
+        # ours: filled markers, solid lines, error bars = 1 std over draws
+        ys, es = zip(*[result.error(m, s) for m in sesm])
+        ax.errorbar([x_of(m) for m in sesm], ys, yerr=es, color=_COLORS["sesm"], marker="o", ls="-", capsize=2,
+                    label="SESM (ours)")
+        for m in others:
+            y, e = result.error(m, s)
+            ax.errorbar([x_of(m)], [y], yerr=[e], color=_COLORS[m.kind], marker=_MARKERS[m.kind], ls="none", capsize=2,
+                        label=f"{m.label} (ours)")
+        ax.axhline(result.error("raw", s).mean, color=_COLORS["raw"], ls="-", lw=1, label="raw pixels (ours)")
+        # the paper's: hollow markers, dashed lines
+        if result.paper_error("raw", s) is not None:
+            ax.plot([x_paper(m) for m in sesm], [result.paper_error(m, s) for m in sesm], color=_COLORS["sesm"],
+                    marker="o", mfc="none", ls="--", label="SESM (paper)")
+            for m in others:
+                ax.plot([x_paper(m)], [result.paper_error(m, s)], color=_COLORS[m.kind], marker=_MARKERS[m.kind],
+                        mfc="none", ls="none", ms=8, label=f"{m.kind.upper()} (paper)")
+            ax.axhline(result.paper_error("raw", s), color=_COLORS["raw"], ls="--", lw=1, label="raw pixels (paper)")
+        ax.set_title(f"{s} samples per class")
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel("test error (%)")
+        ax.grid(alpha=0.3)
+    handles, labels = axes[-1].get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=7, loc="lower center", ncol=4, frameon=False)
+    fig.tight_layout(rect=(0, 0.12, 1, 1))
+    return fig
+
+
+def plot_panel_a(result, axes=None):
+    """Panel A: linear-classifier test error against the code entropy (bits per pixel,
+    256 levels), one plot per training size. Ours: filled markers and solid lines, error
+    bars 1 std over the draws; the paper's: hollow markers and dashed lines; raw pixels
+    as a horizontal line.
+
+    Parameters
+    ----------
+    result : Figure1Result
+    axes : sequence of matplotlib Axes (one per size), optional
+
+    Returns
+    -------
+    matplotlib Figure
+
+    Examples
+    --------
+    >>> from sesmlib.results import Figure1Result, example_data
+    >>> fig = plot_panel_a(Figure1Result.from_dict(example_data()))
+    >>> fig.axes[0].get_title()
+    '10 samples per class'
+    """
+    return _panel_error(result, lambda m: result.bits(m, 256), lambda m: result.paper_rate(m, 256)[0],
+                        "bits per pixel (256 levels)", axes)
+
+
+def plot_panel_b(result, axes=None):
+    """Panel B: test error against the RMSE (256 levels, the paper's sigma), one plot per
+    training size; the paper's points pair panel A's errors with panel C's 256-level RMSE.
+
+    Examples
+    --------
+    >>> from sesmlib.results import Figure1Result, example_data
+    >>> plot_panel_b(Figure1Result.from_dict(example_data())).axes[0].get_xlabel()
+    'RMSE (256 levels)'
+    """
+    return _panel_error(result, lambda m: result.rmse(m, 256), lambda m: result.paper_rate(m, 256)[1],
+                        "RMSE (256 levels)", axes)
+
+
+def plot_panel_c(result, ax=None):
+    """Panel C: RMSE (the paper's sigma) against bits per pixel, at 5 and 256 levels.
+    Ours filled and solid, the paper's hollow and dashed.
+
+    Parameters
+    ----------
+    result : Figure1Result
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib Figure
+
+    Examples
+    --------
+    >>> from sesmlib.results import Figure1Result, example_data
+    >>> fig = plot_panel_c(Figure1Result.from_dict(example_data()))
+    >>> fig.axes[0].get_xlabel()
+    'bits per pixel'
+    """
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    else:
+        fig = ax.figure
+    sesm = result.sesm
+    others = [m for m in result.methods if m.kind in _MARKERS]
+    for Q, mk in ((5, "v"), (256, "o")):
+        ax.plot([result.bits(m, Q) for m in sesm], [result.rmse(m, Q) for m in sesm], color=_COLORS["sesm"], marker=mk,
+                ls="-", label=f"SESM {Q} levels (ours)")
+        paper = [result.paper_rate(m, Q) for m in sesm]
+        if all(p is not None for p in paper):
+            ax.plot([p[0] for p in paper], [p[1] for p in paper], color=_COLORS["sesm"], marker=mk, mfc="none", ls="--",
+                    label=f"SESM {Q} levels (paper)")
+        for m in others:
+            xy = (result.bits(m, Q), result.rmse(m, Q))
+            ax.plot([xy[0]], [xy[1]], color=_COLORS[m.kind], marker=_MARKERS[m.kind], ls="none",
+                    label=f"{m.kind.upper()} {Q} (ours)")
+            p = result.paper_rate(m, Q)
+            if p is not None:
+                ax.plot([p[0]], [p[1]], color=_COLORS[m.kind], marker=_MARKERS[m.kind], mfc="none", ms=8, ls="none",
+                        label=f"{m.kind.upper()} {Q} (paper)")
+            ax.annotate(str(Q), xy, fontsize=7, xytext=(4, 4), textcoords="offset points")
+    ax.set_xlabel("bits per pixel")
+    ax.set_ylabel("RMSE (sigma = sqrt of pixel std)")
+    ax.set_title("RMSE against entropy (test set)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=6, ncol=1, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def plot_figure1(result, out: str | os.PathLike) -> list[Path]:
+    """Write panels A, B and C as PNG and SVG into the folder ``out``; returns the paths.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from sesmlib.results import Figure1Result, example_data
+    >>> len(plot_figure1(Figure1Result.from_dict(example_data()), tempfile.mkdtemp()))
+    6
+    """
+    import matplotlib.pyplot as plt
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for tag, fn in (("a", plot_panel_a), ("b", plot_panel_b), ("c", plot_panel_c)):
+        fig = fn(result)
+        for ext in ("png", "svg"):
+            p = out / f"figure1_{tag}.{ext}"
+            fig.savefig(p, dpi=120)
+            paths.append(p)
+        plt.close(fig)
+    return paths

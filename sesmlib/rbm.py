@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Callable
 
 import torch
@@ -46,46 +46,125 @@ import torch.nn.functional as F
 from ._device import device as _pick_device
 from ._engine import DivergenceError, cpu_threads, train_rbm
 from ._utils import (
+    check_expected_config,
     check_matrix,
     check_nonnegative,
     check_positive_int,
+    check_tensors,
+    config_int,
     load_model,
     progress as _progress,
     save_model,
     warn_if_outside_unit_range,
 )
 
-__all__ = ["RBM", "PAPER_SETTINGS", "AISResult", "DivergenceError", "cd1_update", "train_paper_rbm", "MAX_EXACT_STATES"]
+__all__ = ["RBM", "RBMSettings", "PAPER_SETTINGS", "PAPER_N_HIDDEN", "AISResult", "DivergenceError", "cd1_update",
+           "train_paper_rbm", "MAX_EXACT_STATES"]
 
 #: Largest number of states :meth:`RBM.log_partition_exact` and :meth:`RBM.exact_grads`
 #: will enumerate (2^25: a few seconds to a minute on a laptop CPU for small layers).
 MAX_EXACT_STATES = 2**25
 
+@dataclass(frozen=True, kw_only=True)
+class RBMSettings:
+    """The training settings of :meth:`RBM.fit`, one frozen record.
+
+    ``epochs``, ``batch_size`` and ``lr`` have no default; :data:`PAPER_SETTINGS` is the
+    set used for the paper's baseline. :meth:`replace` gives a copy with some changed.
+
+    Attributes
+    ----------
+    epochs, batch_size : int
+        Passes over the data; rows per update (a last partial batch is dropped).
+    lr : float
+        Learning rate (on gradients averaged over the batch).
+    k : int
+        Gibbs steps per update (CD-k).
+    persistent : bool
+        Persistent CD (Tieleman 2008): batch_size negative chains continue from one update
+        to the next instead of restarting at the data. The chains' hidden states are
+        kept (as scikit-learn's BernoulliRBM does); each update runs k steps
+        h -> v ~ p(v|h) -> h ~ p(h|v); each step draws u_h then u_v as CD does
+        (u_v samples v, u_h the next h).
+    momentum, initial_momentum, momentum_switch_epoch :
+        Momentum ``initial_momentum`` for the first ``momentum_switch_epoch`` epochs of a
+        call to :meth:`RBM.fit` (when given), ``momentum`` after.
+    weight_decay : float
+        L2 penalty on W (not on the biases).
+    init_vis_bias : bool
+        On a model that has never been trained, first set b_vis from the data
+        (:meth:`RBM.init_visible_bias`).
+    seed : int or None
+        Seeds the sampling and the shuffling; None continues the model's own generator.
+
+    Examples
+    --------
+    >>> s = RBMSettings(epochs=2, batch_size=10, lr=0.1)
+    >>> s.k, s.replace(k=3).k
+    (1, 3)
+    """
+
+    k: int = 1
+    persistent: bool = False
+    epochs: int
+    batch_size: int
+    lr: float
+    momentum: float = 0.0
+    initial_momentum: float | None = None
+    momentum_switch_epoch: int = 0
+    weight_decay: float = 0.0
+    seed: int | None = None
+    init_vis_bias: bool = True
+
+    def __post_init__(self):
+        check_positive_int("epochs", self.epochs)
+        check_positive_int("batch_size", self.batch_size)
+        check_positive_int("k", self.k)
+        check_nonnegative("lr", self.lr, positive=True)
+        for name in ("momentum", "initial_momentum"):
+            value = getattr(self, name)
+            if value is not None and check_nonnegative(name, value) >= 1:
+                raise ValueError(f"{name} must be in [0, 1), got {value}")
+        m = self.momentum_switch_epoch
+        if isinstance(m, bool) or not isinstance(m, int) or m < 0:
+            raise ValueError(f"momentum_switch_epoch must be an int >= 0, got {m!r}")
+        check_nonnegative("weight_decay", self.weight_decay)
+        if self.seed is not None and (isinstance(self.seed, bool) or not isinstance(self.seed, int)):
+            raise TypeError(f"seed must be an int or None, got {self.seed!r}")
+        for name in ("persistent", "init_vis_bias"):
+            if not isinstance(getattr(self, name), bool):
+                raise TypeError(f"{name} must be True or False, got {getattr(self, name)!r}")
+
+    def replace(self, **changes) -> "RBMSettings":
+        """A copy with ``changes`` applied (TypeError naming an unknown setting)."""
+        unknown = sorted(set(changes) - {f.name for f in fields(self)})
+        if unknown:
+            raise TypeError(f"unknown RBM training setting(s) {', '.join(unknown)}; "
+                            f"RBMSettings has {', '.join(f.name for f in fields(self))}")
+        return replace(self, **changes)
+
+    def as_dict(self) -> dict:
+        """The settings as a plain dict (for cache keys and reports)."""
+        return asdict(self)
+
+
+#: The paper's RBM baseline (Figure 1) has 200 hidden units, like the other codes.
+PAPER_N_HIDDEN = 200
+
 #: Training settings for the paper's RBM baseline (Figure 1). The paper gives none; these
-#: were chosen here (issue 4) for good MNIST filters and reconstruction in 20-50 s on a
-#: 2-core CPU (50 s measured while other jobs shared the cores), following Hinton's practical guide (2010): CD-1 with
-#: probabilities for the negative hidden statistics, weights N(0, 0.01^2), visible biases
-#: log(p / (1 - p)) of the pixel means, momentum 0.5 for 5 epochs then 0.9, L2 weight decay
-#: 2e-4. Measured on the first 20000 MNIST digits (mean-field reconstruction MSE per pixel
-#: on the 10000 test digits, 20 epochs): batch 100 / lr 0.05 gave 0.0085 in 20 s, the same
-#: as batch 20 / lr 0.01 (0.0085, 25 s); lr 0.1 at batch 100 or 0.02 at batch 20 gave
-#: 0.0093; batch 20 / lr 0.05 was worse (0.0122 after 15 epochs, more saturated codes);
-#: 40 epochs gave 0.0079. 25 epochs is the compromise with the Figure-1 time budget.
-#: Use: ``rbm, history = train_paper_rbm(X)`` or
-#: ``RBM(784, s["n_hidden"]).fit(X, **{k: v for k, v in s.items() if k != "n_hidden"})``.
-PAPER_SETTINGS: dict = {
-    "n_hidden": 200,
-    "k": 1,
-    "persistent": False,
-    "epochs": 25,
-    "batch_size": 100,
-    "lr": 0.05,
-    "momentum": 0.9,
-    "initial_momentum": 0.5,
-    "momentum_switch_epoch": 5,
-    "weight_decay": 2e-4,
-    "seed": 0,
-}
+#: were chosen for good MNIST filters and reconstruction in 20-50 s on a 2-core CPU (50 s
+#: measured while other jobs shared the cores), following Hinton's practical guide (2010):
+#: CD-1 with probabilities for the negative hidden statistics, weights N(0, 0.01^2), visible
+#: biases log(p / (1 - p)) of the pixel means, momentum 0.5 for 5 epochs then 0.9, L2
+#: weight decay 2e-4. Measured on the first 20000 MNIST digits (mean-field reconstruction
+#: MSE per pixel on the 10000 test digits, 20 epochs): batch 100 / lr 0.05 gave 0.0085 in
+#: 20 s, the same as batch 20 / lr 0.01 (0.0085, 25 s); lr 0.1 at batch 100 or 0.02 at
+#: batch 20 gave 0.0093; batch 20 / lr 0.05 was worse (0.0122 after 15 epochs, more
+#: saturated codes); 40 epochs gave 0.0079. 25 epochs is the compromise with the Figure-1
+#: time budget. Use: ``rbm, history = train_paper_rbm(X)`` or
+#: ``RBM(784, PAPER_N_HIDDEN).fit(X, PAPER_SETTINGS)``.
+PAPER_SETTINGS = RBMSettings(k=1, persistent=False, epochs=25, batch_size=100, lr=0.05, momentum=0.9,
+                             initial_momentum=0.5, momentum_switch_epoch=5, weight_decay=2e-4, seed=0)
 
 
 def _bernoulli_from_uniform(p: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
@@ -336,6 +415,24 @@ class RBM:
             f"dtype={self.dtype}, n_updates={self.n_updates_})"
         )
 
+    @property
+    def config(self) -> dict:
+        """The configuration (everything but the parameters and the training record).
+
+        Examples
+        --------
+        >>> from sesmlib.rbm import RBM
+        >>> RBM(6, 3, seed=0, device="cpu").config
+        {'n_visible': 6, 'n_hidden': 3, 'dtype': 'float32', 'seed': 0}
+        """
+        return {"n_visible": self.n_visible, "n_hidden": self.n_hidden,
+                "dtype": str(self.dtype).replace("torch.", ""), "seed": self.seed}
+
+    @property
+    def filters(self) -> torch.Tensor:
+        """The filters, one per column (N, M): ``W`` (column j: hidden unit j's weights)."""
+        return self.W
+
     def to(self, device) -> "RBM":
         """Move the parameters to ``device`` (in place; returns self)."""
         self.device = _pick_device(device)
@@ -463,8 +560,12 @@ class RBM:
         H = self._hidden("H", H)
         return torch.sigmoid(H @ self.W.T + self.b_vis)  # (B, N)
 
+    #: The contract's name for :meth:`decode`: the reconstruction from a code (the hidden
+    #: probabilities, possibly quantised).
+    decode_code = decode
+
     def reconstruct(self, V: torch.Tensor) -> torch.Tensor:
-        """The deterministic ("mean-field") reconstruction decode(code(V)).
+        """The deterministic ("mean-field") reconstruction decode_code(code(V)).
 
         Examples
         --------
@@ -739,22 +840,13 @@ class RBM:
     def fit(
         self,
         X: torch.Tensor,
+        settings: RBMSettings | None = None,
         *,
-        epochs: int,
-        batch_size: int,
-        lr: float,
-        k: int = 1,
-        persistent: bool = False,
-        momentum: float = 0.0,
-        initial_momentum: float | None = None,
-        momentum_switch_epoch: int = 0,
-        weight_decay: float = 0.0,
-        init_vis_bias: bool = True,
-        seed: int | None = None,
         progress: bool = True,
         callback: Callable | None = None,
         num_threads: int | None = None,
         matmul_dtype: torch.dtype | None = None,
+        **changes,
     ) -> dict:
         """Train by CD-k (or persistent CD) with momentum and L2 weight decay.
 
@@ -774,26 +866,9 @@ class RBM:
         ----------
         X : Tensor (n, N)
             Training data, pixels in [0, 1].
-        epochs, batch_size : int
-        lr : float
-            Learning rate (on gradients averaged over the batch).
-        k : int
-            Gibbs steps per update (CD-k).
-        persistent : bool
-            Persistent CD (Tieleman 2008): batch_size negative chains continue from one update
-            to the next instead of restarting at the data. The chains' hidden states are
-            kept (as scikit-learn's BernoulliRBM does); each update runs k steps
-            h -> v ~ p(v|h) -> h ~ p(h|v); each step draws u_h then u_v as CD does
-            (u_v samples v, u_h the next h).
-        momentum, initial_momentum, momentum_switch_epoch :
-            See above.
-        weight_decay : float
-            L2 penalty on W (not on the biases).
-        init_vis_bias : bool
-            On a model that has never been trained, first set b_vis from the data
-            (:meth:`init_visible_bias`).
-        seed : int or None
-            Seeds the sampling and the shuffling; None continues the model's own generator.
+        settings : RBMSettings or None
+            The training settings (see :class:`RBMSettings` for each); None builds them
+            from ``changes`` (then ``epochs``, ``batch_size`` and ``lr`` are required).
         progress : bool
             A tqdm bar over the epochs.
         callback : callable or None
@@ -810,6 +885,9 @@ class RBM:
             products are 2-3x faster; the rounding (8-bit mantissa) is small next to the
             sampling noise of CD. Random numbers then differ from :func:`cd1_update`'s
             float32 comparison only where u and p round to the same bfloat16 number.
+        **changes
+            Any field of :class:`RBMSettings`, replacing the one in ``settings``:
+            ``fit(X, PAPER_SETTINGS, epochs=2)`` or ``fit(X, epochs=2, batch_size=10, lr=0.1)``.
 
         Returns
         -------
@@ -838,40 +916,25 @@ class RBM:
         >>> sorted(h)
         ['digits_per_s', 'epoch', 'momentum', 'recon_error', 'time']
         """
+        s = RBMSettings(**changes) if settings is None else settings.replace(**changes)
         X = self._visible("X", X)
         warn_if_outside_unit_range("X", X)
-        epochs = check_positive_int("epochs", epochs)
-        batch_size = check_positive_int("batch_size", batch_size)
-        k = check_positive_int("k", k)
-        lr = check_nonnegative("lr", lr, positive=True)
-        momentum = check_nonnegative("momentum", momentum)
-        if momentum >= 1:
-            raise ValueError(f"momentum must be in [0, 1), got {momentum}")
-        if initial_momentum is not None:
-            initial_momentum = check_nonnegative("initial_momentum", initial_momentum)
-            if initial_momentum >= 1:
-                raise ValueError(f"initial_momentum must be in [0, 1), got {initial_momentum}")
-        if isinstance(momentum_switch_epoch, bool) or not isinstance(momentum_switch_epoch, int) or momentum_switch_epoch < 0:
-            raise ValueError(f"momentum_switch_epoch must be an int >= 0, got {momentum_switch_epoch!r}")
-        weight_decay = check_nonnegative("weight_decay", weight_decay)
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-            raise TypeError(f"seed must be an int or None, got {seed!r}")
         if callback is not None and not callable(callback):
             raise TypeError("callback must be callable or None")
         n = X.shape[0]
         if n == 0:
             raise ValueError(f"X has no rows (shape {tuple(X.shape)}): training needs at least one sample")
-        if batch_size > n:
-            raise ValueError(f"batch_size ({batch_size}) is larger than the number of samples ({n})")
+        if s.batch_size > n:
+            raise ValueError(f"batch_size ({s.batch_size}) is larger than the number of samples ({n})")
         if num_threads is not None:
             check_positive_int("num_threads", num_threads)
         if matmul_dtype not in (None, torch.float32, torch.float64, torch.bfloat16, torch.float16):
             raise TypeError(f"matmul_dtype must be None, torch.bfloat16, torch.float16 or a float dtype, got {matmul_dtype}")
-        if init_vis_bias and self.n_updates_ == 0:
+        if s.init_vis_bias and self.n_updates_ == 0:
             self._init_visible_bias(X)
-        with cpu_threads(_threads_for(batch_size, num_threads), self.device):
-            return train_rbm(self, X, epochs, batch_size, lr, k, persistent, momentum, initial_momentum,
-                             momentum_switch_epoch, weight_decay, seed, progress, callback,
+        with cpu_threads(_threads_for(s.batch_size, num_threads), self.device):
+            return train_rbm(self, X, s.epochs, s.batch_size, s.lr, s.k, s.persistent, s.momentum, s.initial_momentum,
+                             s.momentum_switch_epoch, s.weight_decay, s.seed, progress, callback,
                              self.dtype if matmul_dtype is None else matmul_dtype)
 
     # -------------------------------------------------- log Z and log-likelihood
@@ -1058,63 +1121,71 @@ class RBM:
         >>> bool((RBM.load(p, device="cpu").W == rbm.W).all())
         True
         """
-        config = {
-            "n_visible": self.n_visible,
-            "n_hidden": self.n_hidden,
-            "dtype": str(self.dtype).replace("torch.", ""),
-            "seed": self.seed,
-            "n_updates": self.n_updates_,
-            "history": self.history_,
-        }
+        config = {**self.config, "n_updates": self.n_updates_, "history": self.history_}
         return save_model(path, self._KIND, config, {"W": self.W, "b_vis": self.b_vis, "b_hid": self.b_hid})
 
     @classmethod
-    def load(cls, path, device="auto") -> "RBM":
-        """Load a model written by :meth:`save` (ValueError for a corrupt or non-RBM file).
+    def load(cls, path, device="auto", *, expected_config: dict | None = None) -> "RBM":
+        """Load a model written by :meth:`save`.
+
+        Raises FileNotFoundError, or ValueError naming the file for a corrupt file (bad
+        checksum, shapes that disagree with its configuration, NaN or Inf, a malformed
+        training record), a file of another kind, or a configuration that differs from
+        ``expected_config`` (entries of :attr:`config`).
 
         Examples
         --------
         See :meth:`save`.
         """
         config, tensors = load_model(path, cls._KIND)
-        try:
-            dtype = {"float32": torch.float32, "float64": torch.float64}[config["dtype"]]
-            rbm = cls(config["n_visible"], config["n_hidden"], seed=config.get("seed"), device=device, dtype=dtype)
-            for name in ("W", "b_vis", "b_hid"):
-                t = tensors[name]
-                if t.shape != getattr(rbm, name).shape:
-                    raise ValueError(f"{name} has shape {tuple(t.shape)}, expected {tuple(getattr(rbm, name).shape)}")
-                setattr(rbm, name, t.to(rbm.device, dtype).contiguous())
-        except (KeyError, TypeError) as exc:
-            raise ValueError(f"model file {path} is corrupt: missing or bad entry {exc}") from None
-        except ValueError as exc:
-            raise ValueError(f"model file {path} is corrupt: {exc}") from None
-        rbm.n_updates_ = int(config.get("n_updates", 0))
-        rbm.history_ = dict(config.get("history", {}))
+        check_expected_config(path, config, expected_config)
+        N, M = config_int(path, config, "n_visible"), config_int(path, config, "n_hidden")
+        dtype = {"float32": torch.float32, "float64": torch.float64}.get(config.get("dtype"))
+        seed, n_updates, history = config.get("seed"), config.get("n_updates", 0), config.get("history", {})
+        if dtype is None:
+            raise ValueError(f"model file {path} is corrupt: unsupported dtype {config.get('dtype')!r}")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise ValueError(f"model file {path} is corrupt: seed {seed!r} is not an int")
+        if isinstance(n_updates, bool) or not isinstance(n_updates, int) or n_updates < 0:
+            raise ValueError(f"model file {path} is corrupt: n_updates {n_updates!r} is not a count")
+        if not isinstance(history, dict) or not all(isinstance(v, list) for v in history.values()):
+            raise ValueError(f"model file {path} is corrupt: its training record is not a dict of lists")
+        check_tensors(path, tensors, {"W": (N, M), "b_vis": (N,), "b_hid": (M,)})  # before allocating
+        rbm = cls(N, M, seed=seed, device=device, dtype=dtype)
+        for name in ("W", "b_vis", "b_hid"):
+            setattr(rbm, name, tensors[name].to(rbm.device, dtype).contiguous())
+        rbm.n_updates_ = n_updates
+        rbm.history_ = dict(history)
         return rbm
 
 
 def train_paper_rbm(
     X: torch.Tensor,
+    settings: RBMSettings = PAPER_SETTINGS,
     *,
+    n_hidden: int = PAPER_N_HIDDEN,
     device="auto",
     progress: bool = True,
     callback: Callable | None = None,
     **overrides,
 ) -> tuple[RBM, dict]:
-    """Train the paper's RBM baseline with :data:`PAPER_SETTINGS` (any key overridable).
+    """Train the paper's RBM baseline: ``n_hidden`` units, :data:`PAPER_SETTINGS`.
 
     Parameters
     ----------
     X : Tensor (n, N)
         Training data in [0, 1] (the paper: the first 20000 MNIST training digits).
+    settings : RBMSettings
+        The training settings (default: the paper's).
+    n_hidden : int
+        Hidden units (the paper: 200).
     device : str or torch.device
     progress : bool
     callback : callable or None
         Passed to :meth:`RBM.fit`.
     **overrides
-        Replace entries of PAPER_SETTINGS (e.g. ``epochs=2`` for a quick run) or pass other
-        :meth:`RBM.fit` arguments (``matmul_dtype``, ``num_threads``).
+        Replace settings (e.g. ``epochs=2`` for a quick run), or other :meth:`RBM.fit`
+        arguments (``matmul_dtype``, ``num_threads``).
 
     Returns
     -------
@@ -1129,9 +1200,10 @@ def train_paper_rbm(
     >>> rbm.W.shape, len(hist["epoch"])
     (torch.Size([784, 200]), 1)
     """
-    settings = dict(PAPER_SETTINGS)
-    settings.update(overrides)
+    names = {f.name for f in fields(RBMSettings)}
+    settings = settings.replace(**{k: v for k, v in overrides.items() if k in names})
+    options = {k: v for k, v in overrides.items() if k not in names}
     X = check_matrix("X", X)
-    rbm = RBM(X.shape[1], settings.pop("n_hidden"), seed=settings["seed"], device=device)
-    history = rbm.fit(X.to(rbm.device), progress=progress, callback=callback, **settings)
+    rbm = RBM(X.shape[1], n_hidden, seed=settings.seed, device=device)
+    history = rbm.fit(X.to(rbm.device), settings, progress=progress, callback=callback, **options)
     return rbm, history

@@ -20,8 +20,9 @@ The module reads top to bottom:
 1. pure functions of tensors (``logistic``, ``logistic_grad``, ``sparsity_penalty``,
    ``energy``, ``loss``, ``loss_grads``, ``code_grad``): the math, as a student derives it;
 2. :class:`SESM`, the model, whose methods call the functions of part 1;
-3. training: :meth:`SESM.fit` and :func:`fit_sweep` (the paper's alpha_s sweep) check
-   their arguments and hand them to the engine (``sesmlib/_engine.py``), which runs the
+3. training: :class:`FitSettings` (every training setting, one frozen record),
+   :meth:`SESM.fit` and :func:`fit_sweep` (the paper's alpha_s sweep), which hand the
+   settings to the engine (``sesmlib/_engine.py``), which runs the
    same two steps written for speed: preallocated buffers, in-place products, K models at
    once, worker processes for the on-line sweep. The tests check the engine against part 1.
 
@@ -34,7 +35,7 @@ Measured on the paper's set-up (first 20000 MNIST digits, 200 units, g = 7) with
 from __future__ import annotations
 
 import copy
-import inspect
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -57,7 +58,7 @@ __all__ = [
     "fit_sweep",
     "default_lr",
     "default_momentum",
-    "fit_settings",
+    "FitSettings",
     "PAPER_ALPHAS",
 ]
 
@@ -265,6 +266,11 @@ class SESM:
     ``l(x) = 1 / (1 + exp(-g x))``, trained by on-line coordinate descent on eq. 8
     (see :meth:`fit`). Batches are rows: ``Y`` (B, N), ``Z`` (B, M).
 
+    Like every model of the library it has :meth:`code` (the code the paper quantises,
+    ``l(f_enc(Y))``), :meth:`decode_code` (the reconstruction from such a code),
+    :meth:`reconstruct`, :attr:`filters`, :attr:`config`, :meth:`save` and :meth:`load`;
+    :meth:`encode` and :meth:`decode` are the paper's f_enc and f_dec.
+
     Parameters
     ----------
     n_visible : int
@@ -412,8 +418,9 @@ class SESM:
     def decode(self, Z: torch.Tensor) -> torch.Tensor:
         """The decoder ``f_dec(Z) = W l(Z) + b_dec``, batched: ``l(Z) W^T + b_dec`` (B, N).
 
-        To reconstruct from a code already passed through the logistic (for example a
-        quantised ``code(Y)``), use ``c @ model.W.T + model.b_dec``.
+        ``Z`` is a code *before* the logistic (``encode(Y)``, or Z* from
+        :meth:`infer_code`). To reconstruct from a code after it (``code(Y)``, possibly
+        quantised), use :meth:`decode_code`.
 
         Examples
         --------
@@ -424,6 +431,38 @@ class SESM:
         """
         Z = self._check("Z", Z, self.n_code)
         return logistic(Z, self.gain) @ self.W.T + self.b_dec  # (B, N)
+
+    def decode_code(self, C: torch.Tensor) -> torch.Tensor:
+        """The reconstruction from a code after the logistic, ``W c + b_dec``, batched:
+        ``C W^T + b_dec`` (B, N). ``C`` is ``code(Y)`` or a quantised copy of it (the
+        paper's Fig. 1-C decodes the quantised code); ``decode(Z) == decode_code(l(Z))``.
+
+        Examples
+        --------
+        >>> import torch
+        >>> m = SESM(4, 3, seed=0, device="cpu")
+        >>> Y = torch.rand(2, 4)
+        >>> torch.allclose(m.decode_code(m.code(Y)), m.decode(m.encode(Y)))
+        True
+        """
+        C = self._check("C", C, self.n_code)
+        return C @ self.W.T + self.b_dec  # (B, N)
+
+    def reconstruct(self, Y: torch.Tensor) -> torch.Tensor:
+        """The feed-forward reconstruction ``decode_code(code(Y)) = f_dec(f_enc(Y))`` (B, N).
+
+        Examples
+        --------
+        >>> import torch
+        >>> SESM(4, 3, seed=0, device="cpu").reconstruct(torch.rand(2, 4)).shape
+        torch.Size([2, 4])
+        """
+        return self.decode_code(self.code(Y))
+
+    @property
+    def filters(self) -> torch.Tensor:
+        """The filters, one per column (N, M): ``W``, shared by encoder and decoder."""
+        return self.W
 
     def sparsity(self, Z: torch.Tensor) -> torch.Tensor:
         """``h(Z) = sum_i log(1 + l(z_i)^2)`` per sample (B,); see :func:`sparsity_penalty`.
@@ -564,20 +603,11 @@ class SESM:
     def fit(
         self,
         X: torch.Tensor,
+        settings: "FitSettings | None" = None,
         *,
-        epochs: int,
-        batch_size: int = 1,
-        lr: float | None = None,
-        lr_decay: float = DEFAULT_LR_DECAY,
-        momentum: float | None = None,
-        center: bool = True,
-        infer_steps: int = DEFAULT_INFER_STEPS,
-        infer_step_size: float = DEFAULT_INFER_STEP_SIZE,
-        shuffle: bool = True,
-        seed: int | None = None,
         progress: bool = True,
         callback: Callable | None = None,
-        monitor: int = 1000,
+        **changes,
     ) -> dict[str, list]:
         """Train by the paper's coordinate descent (Section 3): for each sample (or batch),
         (1) ``Z* = infer_code(Y)``, (2) one gradient step on W, b_enc, b_dec at ``Z*``.
@@ -586,37 +616,17 @@ class SESM:
         ----------
         X : tensor (P, N)
             Training data, pixels in [0, 1].
-        epochs : int
-            Passes over X.
-        batch_size : int
-            1 is the paper's on-line algorithm. Larger batches take one step per batch on
-            the gradient of the batch-mean loss: the fast path (big matrix products).
-        lr : float or None
-            Learning rate of the first epoch; None picks the default for ``batch_size``.
-        lr_decay : float
-            The learning rate of epoch e (from 0) is ``lr * lr_decay**e``.
-        momentum : float or None
-            Heavy-ball momentum ``v <- momentum v + grad; theta <- theta - lr v``; None
-            picks 0 on-line (the paper's plain step) and 0.9 for minibatches.
-        center : bool
-            Take the gradient steps on the encoder written about the mean training digit
-            mu, ``W^T (Y - mu) + c`` with ``c = b_enc + W^T mu``: the same model and loss,
-            better-conditioned steps (see Notes). False gives the paper's plain steps on
-            (W, b_enc, b_dec), exactly :meth:`infer_code` then :meth:`step`.
-        infer_steps, infer_step_size : int, float
-            Code inference settings (see :meth:`infer_code`; 2 steps of 0.2 by default).
-        shuffle : bool
-            Visit the samples in a new random order each epoch.
-        seed : int or None
-            Seeds the order of the samples.
+        settings : FitSettings or None
+            The training settings (see :class:`FitSettings` for each); None builds them
+            from ``changes`` (then ``epochs`` is required).
         progress : bool
             Show a progress bar.
         callback : callable or None
             ``callback(model, epoch, stats)`` after each epoch (``stats``: this epoch's
             entries of the history); returning True stops training.
-        monitor : int
-            The history's terms are measured after each epoch on the first ``monitor``
-            samples of X, with Z* inferred as in training.
+        **changes
+            Any field of :class:`FitSettings` (``epochs``, ``batch_size``, ``lr``,
+            ``seed``, ...), replacing the one in ``settings``: ``fit(X, epochs=3, lr=0.01)``.
 
         Returns
         -------
@@ -676,17 +686,13 @@ class SESM:
         >>> len(hist["loss"])
         2
         """
+        settings = FitSettings.of(settings, **changes).resolved()
         X = self._check("X", X, self.n_visible)
         _utils.warn_if_outside_unit_range("X", X)
         if callback is not None:
             user_callback = callback
             callback = lambda models, epoch, stats: user_callback(models[0], epoch, stats[0])  # noqa: E731
-        return _engine.train_sesm(
-            [self], X, epochs=epochs, batch_size=batch_size, lr=default_lr(batch_size) if lr is None else lr,
-            lr_decay=lr_decay, momentum=default_momentum(batch_size) if momentum is None else momentum, center=center,
-            infer_steps=infer_steps, infer_step_size=infer_step_size, shuffle=shuffle, seed=seed, progress=progress,
-            callback=callback, monitor=monitor,
-        )[0]
+        return _engine.train_sesm([self], X, **asdict(settings), progress=progress, callback=callback)[0]
 
     # ------------------------------------------------------------------ files
     def save(self, path) -> "Path":
@@ -728,27 +734,20 @@ class SESM:
         0.5
         """
         config, tensors = _utils.load_model(path, "SESM")
-        if set(config) != set(_CONFIG_KEYS) or set(tensors) != {"W", "b_enc", "b_dec"}:
-            raise ValueError(f"model file {path} is corrupt: unexpected configuration keys {sorted(config)} or tensors {sorted(tensors)}")
-        if expected_config:
-            bad = {k: (config.get(k), v) for k, v in expected_config.items() if config.get(k) != v}
-            if bad:
-                detail = ", ".join(f"{k}: file has {a!r}, expected {b!r}" for k, (a, b) in bad.items())
-                raise ValueError(f"model file {path} has a different configuration ({detail})")
+        if set(config) != set(_CONFIG_KEYS):
+            raise ValueError(f"model file {path} is corrupt: unexpected configuration keys {sorted(config)}")
+        _utils.check_expected_config(path, config, expected_config)
         if config["dtype"] not in _DTYPES:
             raise ValueError(f"model file {path} has an unsupported dtype {config['dtype']!r}")
-        model = cls(
-            config["n_visible"], config["n_code"], gain=config["gain"], alpha_e=config["alpha_e"],
-            alpha_s=config["alpha_s"], alpha_r=config["alpha_r"], seed=0, device=device, dtype=_DTYPES[config["dtype"]],
-        )
-        N, M = model.n_visible, model.n_code
-        for name, shape in (("W", (N, M)), ("b_enc", (M,)), ("b_dec", (N,))):
-            t = tensors[name]
-            if tuple(t.shape) != shape:
-                raise ValueError(f"model file {path} is corrupt: {name} has shape {tuple(t.shape)}, its configuration says {shape}")
-            if not torch.isfinite(t).all():
-                raise ValueError(f"model file {path} is corrupt: {name} contains NaN or Inf")
-            setattr(model, name, t.to(device=model.device, dtype=model.dtype).contiguous())
+        N, M = _utils.config_int(path, config, "n_visible"), _utils.config_int(path, config, "n_code")
+        _utils.check_tensors(path, tensors, {"W": (N, M), "b_enc": (M,), "b_dec": (N,)})  # before allocating
+        try:
+            model = cls(N, M, gain=config["gain"], alpha_e=config["alpha_e"], alpha_s=config["alpha_s"],
+                        alpha_r=config["alpha_r"], seed=0, device=device, dtype=_DTYPES[config["dtype"]])
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"model file {path} is corrupt: {exc}") from None
+        for name in ("W", "b_enc", "b_dec"):
+            setattr(model, name, tensors[name].to(device=model.device, dtype=model.dtype).contiguous())
         return model
 
 
@@ -780,72 +779,142 @@ def default_momentum(batch_size: int) -> float:
     return 0.0 if batch_size == 1 else DEFAULT_MOMENTUM
 
 
-# Arguments of SESM.fit that do not change the trained model.
-_NOT_TRAINING_SETTINGS = ("progress", "callback")
+@dataclass(frozen=True, kw_only=True)
+class FitSettings:
+    """Every setting of SESM training, one frozen record: what :meth:`SESM.fit` and
+    :func:`fit_sweep` use, what the model store keys trained models on, what a notebook
+    changes. The reasons behind the defaults are in the Notes of :meth:`SESM.fit`;
+    ``epochs`` has no default (the paper gives none).
 
+    ``lr`` and ``momentum`` may be None: the default for the batch size
+    (:func:`default_lr`, :func:`default_momentum`); :meth:`resolved` writes them out, so
+    that a change of a library default changes a cache key.
 
-def fit_settings(**overrides) -> dict:
-    """Every training setting :meth:`SESM.fit` will use: its keyword defaults written out,
-    ``overrides`` applied, and ``lr=None`` / ``momentum=None`` resolved for the batch size
-    (:func:`default_lr`, :func:`default_momentum`). Caches key trained models on this, so a
-    change of a library default trains a new model instead of loading a stale one.
-
-    ``epochs`` (which has no default) is present only when given. An argument that
-    ``fit`` does not take raises TypeError naming it.
+    Attributes
+    ----------
+    epochs : int
+        Passes over the data.
+    batch_size : int
+        1 is the paper's on-line algorithm. Larger batches take one step per batch on
+        the gradient of the batch-mean loss: the fast path (big matrix products).
+    lr : float or None
+        Learning rate of the first epoch; None picks the default for ``batch_size``.
+    lr_decay : float
+        The learning rate of epoch e (from 0) is ``lr * lr_decay**e``.
+    momentum : float or None
+        Heavy-ball momentum ``v <- momentum v + grad; theta <- theta - lr v``; None
+        picks 0 on-line (the paper's plain step) and 0.9 for minibatches.
+    center : bool
+        Take the gradient steps on the encoder written about the mean training digit
+        mu, ``W^T (Y - mu) + c`` with ``c = b_enc + W^T mu``: the same model and loss,
+        better-conditioned steps (see the Notes of :meth:`SESM.fit`). False gives the
+        paper's plain steps on (W, b_enc, b_dec), exactly :meth:`SESM.infer_code` then
+        :meth:`SESM.step`.
+    infer_steps, infer_step_size : int, float
+        Code inference settings (see :meth:`SESM.infer_code`; 2 steps of 0.2 by default).
+    shuffle : bool
+        Visit the samples in a new random order each epoch.
+    seed : int or None
+        Seeds the order of the samples (:func:`fit_sweep`: also the initial filters).
+    monitor : int
+        The history's terms are measured after each epoch on the first ``monitor``
+        samples of the data, with Z* inferred as in training.
 
     Examples
     --------
-    >>> s = fit_settings(epochs=3)
-    >>> s["epochs"], s["batch_size"], s["lr"] == default_lr(1), "progress" in s
-    (3, 1, True, False)
+    >>> s = FitSettings(epochs=3)
+    >>> s.resolved().lr == default_lr(1), s.replace(batch_size=64).resolved().momentum
+    (True, 0.9)
     """
-    params = {
-        name: p
-        for name, p in inspect.signature(SESM.fit).parameters.items()
-        if p.kind == p.KEYWORD_ONLY and name not in _NOT_TRAINING_SETTINGS
-    }
-    unknown = sorted(set(overrides) - set(params))
-    if unknown:
-        raise TypeError(f"unknown training setting(s) {', '.join(unknown)}; SESM.fit takes {', '.join(sorted(params))}")
-    out = {name: p.default for name, p in params.items() if p.default is not p.empty}
-    out.update(overrides)
-    out["batch_size"] = _utils.check_positive_int("batch_size", out["batch_size"])
-    if out["lr"] is None:
-        out["lr"] = default_lr(out["batch_size"])
-    if out["momentum"] is None:
-        out["momentum"] = default_momentum(out["batch_size"])
-    return out
+
+    epochs: int
+    batch_size: int = 1
+    lr: float | None = None
+    lr_decay: float = DEFAULT_LR_DECAY
+    momentum: float | None = None
+    center: bool = True
+    infer_steps: int = DEFAULT_INFER_STEPS
+    infer_step_size: float = DEFAULT_INFER_STEP_SIZE
+    shuffle: bool = True
+    seed: int | None = None
+    monitor: int = 1000
+
+    def __post_init__(self):
+        _utils.check_positive_int("epochs", self.epochs)
+        _utils.check_positive_int("batch_size", self.batch_size)
+        if self.lr is not None:
+            _utils.check_nonnegative("lr", self.lr, positive=True)
+        if self.momentum is not None and _utils.check_nonnegative("momentum", self.momentum) >= 1:
+            raise ValueError(f"momentum must be in [0, 1), got {self.momentum}")
+        if _utils.check_nonnegative("lr_decay", self.lr_decay, positive=True) > 1:
+            raise ValueError(f"lr_decay must be in (0, 1], got {self.lr_decay}")
+        if self.infer_steps != 0:
+            _utils.check_positive_int("infer_steps", self.infer_steps)
+        _utils.check_nonnegative("infer_step_size", self.infer_step_size, positive=True)
+        _utils.check_positive_int("monitor", self.monitor)
+        for name in ("center", "shuffle"):
+            if not isinstance(getattr(self, name), bool):
+                raise TypeError(f"{name} must be True or False, got {getattr(self, name)!r}")
+        if self.seed is not None and (isinstance(self.seed, bool) or not isinstance(self.seed, int)):
+            raise TypeError(f"seed must be an int or None, got {self.seed!r}")
+
+    @classmethod
+    def of(cls, settings: "FitSettings | None" = None, **overrides) -> "FitSettings":
+        """``settings`` with ``overrides`` applied, or new settings from ``overrides``
+        alone; TypeError naming an unknown setting or a missing ``epochs``.
+
+        Examples
+        --------
+        >>> FitSettings.of(FitSettings(epochs=2), lr=0.01).lr
+        0.01
+        """
+        names = [f.name for f in fields(cls)]
+        unknown = sorted(set(overrides) - set(names))
+        if unknown:
+            raise TypeError(f"unknown training setting(s) {', '.join(unknown)}; SESM training takes {', '.join(names)}")
+        if settings is None:
+            if "epochs" not in overrides:
+                raise TypeError("the number of epochs is required (the paper gives none): pass epochs=...")
+            return cls(**overrides)
+        if not isinstance(settings, cls):
+            raise TypeError(f"settings must be a FitSettings, got {type(settings).__name__}")
+        return replace(settings, **overrides) if overrides else settings
+
+    def replace(self, **changes) -> "FitSettings":
+        """A copy with ``changes`` applied (TypeError naming an unknown setting)."""
+        return FitSettings.of(self, **changes)
+
+    def resolved(self) -> "FitSettings":
+        """A copy with ``lr`` and ``momentum`` written out for the batch size."""
+        return replace(self, lr=default_lr(self.batch_size) if self.lr is None else self.lr,
+                       momentum=default_momentum(self.batch_size) if self.momentum is None else self.momentum)
+
+    def as_dict(self) -> dict:
+        """The resolved settings as a plain dict (cache keys, reports)."""
+        return asdict(self.resolved())
 
 
 def fit_sweep(
     X: torch.Tensor,
     alphas: Sequence[float] = PAPER_ALPHAS,
+    settings: FitSettings | None = None,
     *,
     n_code: int = 200,
     gain: float = 7.0,
     alpha_e: float = 1.0,
     alpha_r: float = 4e-4,
-    seed: int | None = None,
     device: str | torch.device = "auto",
     dtype: torch.dtype = torch.float32,
-    epochs: int,
-    batch_size: int = 1,
-    lr: float | None = None,
-    lr_decay: float = DEFAULT_LR_DECAY,
-    momentum: float | None = None,
-    center: bool = True,
-    infer_steps: int = DEFAULT_INFER_STEPS,
-    infer_step_size: float = DEFAULT_INFER_STEP_SIZE,
-    shuffle: bool = True,
     progress: bool = True,
     callback: Callable | None = None,
-    monitor: int = 1000,
+    **changes,
 ) -> tuple[list[SESM], list[dict]]:
     """Train K SESMs that differ only in alpha_s, in one pass over the data.
 
-    All K models start from the same filters (``seed``) and see the samples in the same
-    order, so model k is the model ``SESM(..., alpha_s=alphas[k], seed=seed).fit(X, seed=seed,
-    ...)`` would give. How the K models are trained (``sesmlib._engine.sweep_workers``):
+    All K models start from the same filters (the settings' ``seed``) and see the samples
+    in the same order, so model k is the model ``SESM(..., alpha_s=alphas[k],
+    seed=seed).fit(X, settings)`` would give. How the K models are trained
+    (``sesmlib._engine.sweep_workers``):
 
     - on-line on the cpu (``batch_size=1``): each model by its own one-model kernel, so the
       result equals the separate fit bit for bit. On Linux with 2 or more cores, and enough
@@ -862,13 +931,17 @@ def fit_sweep(
     X : tensor (P, N)
     alphas : sequence of float
         The sparsity weights; the paper's Figure 1 uses (1, 0.5, 0.2, 0.1, 0.05).
-    n_code, gain, alpha_e, alpha_r, seed, device, dtype
+    settings : FitSettings or None
+        As for :meth:`SESM.fit`; its ``seed`` also draws the initial filters (None: one
+        random draw, shared by the K models).
+    n_code, gain, alpha_e, alpha_r, device, dtype
         As for :class:`SESM` (shared by all K models).
-    epochs, batch_size, lr, lr_decay, infer_steps, infer_step_size, shuffle, progress, monitor
-        As for :meth:`SESM.fit`.
+    progress : bool
     callback : callable or None
         ``callback(models, epoch, stats_list)`` after each epoch; True stops. It must not
         change the models (with worker processes, training goes on from the workers' copies).
+    **changes
+        Fields of :class:`FitSettings`, as for :meth:`SESM.fit`.
 
     Raises
     ------
@@ -889,6 +962,8 @@ def fit_sweep(
     >>> [m.alpha_s for m in models]
     [0.5, 0.1]
     """
+    settings = FitSettings.of(settings, **changes).resolved()
+    seed = settings.seed
     alphas = list(alphas)
     if not alphas:
         raise ValueError("alphas must hold at least one value")
@@ -907,10 +982,5 @@ def fit_sweep(
     first = models[0]
     X = first._check("X", X, first.n_visible)
     _utils.warn_if_outside_unit_range("X", X)
-    histories = _engine.train_sesm(
-        models, X, epochs=epochs, batch_size=batch_size, lr=default_lr(batch_size) if lr is None else lr,
-        lr_decay=lr_decay, momentum=default_momentum(batch_size) if momentum is None else momentum, center=center,
-        infer_steps=infer_steps, infer_step_size=infer_step_size, shuffle=shuffle, seed=seed, progress=progress,
-        callback=callback, monitor=monitor,
-    )
+    histories = _engine.train_sesm(models, X, **asdict(settings), progress=progress, callback=callback)
     return models, histories

@@ -1,53 +1,41 @@
-"""Going deeper: a second SESM stage on first-stage codes, and SESM on natural image patches.
+"""Going deeper: a second SESM stage trained on the first stage's codes.
 
 Ranzato, Boureau and LeCun, "Sparse Feature Learning for Deep Belief Networks", NIPS 2007,
-Section 5 (notebook ``07_going_deeper``):
+Section 5.1.1 (notebook ``07_going_deeper``; Section 5.2, natural image patches, is
+:mod:`sesmlib.natural`):
 
-- **5.1.1, a two-layer stack.** A second SESM with 10 code units and alpha_s = 1 is trained
+- A second SESM with 10 code units and alpha_s = 1 is trained
   on the first stage's codes *after the logistic*, l(f_enc1(Y)), of the 20000 training
   digits. Its filters, back-projected to the pixels through both decoders, look like digit
   prototypes although no label was used (Fig. 1-G); some initialisations find two kinds of
   "9" and no "4". :func:`fit_second_stage`, :func:`fit_second_stage_seeds`,
   :func:`back_project` and :func:`unit_digit_table` (labels used only to *describe* the
   units, never to train them).
-- **5.2, natural image patches.** 8x8 patches scaled to [0, 1.7], 128 units,
-  alpha_s = 0.4, alpha_r = 0.025, learning rate 0.001: localised, oriented, Gabor-like
-  filters (Fig. 1-H). :data:`PATCH_SETTINGS` and :func:`fit_patch_model`.
-- Two numbers that say what one sees in a filter picture, so that "localised" and
-  "oriented" can be checked rather than asserted: :func:`spatial_spread` and
-  :func:`orientation_coherence`.
 
-Trained models are cached under ``cache_dir("models")`` keyed by ``config_hash`` of their
-configuration and a fingerprint of their training data, so a second run only loads them.
+The numbers that say what one sees in a filter picture (spread, orientation) are in
+:mod:`sesmlib.evaluate` (:func:`sesmlib.evaluate.filter_stats`).
+
+Trained second stages are kept in the store (:mod:`sesmlib.store`), keyed by their full
+settings and fingerprints of the first stage and of its codes, so a second run only
+loads them.
 """
 from __future__ import annotations
 
-import hashlib
-import math
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import torch
 
-from . import _utils
 from ._utils import check_matrix, check_nonnegative, check_positive_int
 
 __all__ = [
     "STAGE2_SETTINGS",
-    "PATCH_SETTINGS",
+    "STAGE2_EPOCHS",
     "first_stage_codes",
     "fit_second_stage",
     "fit_second_stage_seeds",
     "back_project",
     "back_project_params",
     "unit_digit_table",
-    "fit_patch_model",
-    "contrast_patches",
-    "PATCH_VARIANT",
-    "STAGE2_EPOCHS",
-    "PATCH_EPOCHS",
-    "spatial_spread",
-    "filter_stats",
-    "orientation_coherence",
 ]
 
 #: The paper's second stage (Section 5.1.1): 10 code units, alpha_s = 1. The paper gives
@@ -62,42 +50,10 @@ STAGE2_SETTINGS: dict[str, Any] = {
     "alpha_r": 4e-4,
 }
 
-#: The paper's natural-image experiment (Section 5.2): 30000 patches of 8x8 pixels
-#: scaled to [0, 1.7] without mean removal, 128 code units, alpha_s = 0.4,
-#: alpha_r = 0.025, learning rate 0.001 (gain and alpha_e as for MNIST).
-PATCH_SETTINGS: dict[str, Any] = {
-    "n_patches": 30000,
-    "size": 8,
-    "scale": 1.7,
-    "n_code": 128,
-    "alpha_s": 0.4,
-    "alpha_r": 0.025,
-    "lr": 0.001,
-    "gain": 7.0,
-    "alpha_e": 1.0,
-}
-
-
-#: What notebook 07 changes when the paper's settings do not give oriented filters on the
-#: one photograph we have (departure, with its reason): that portrait is mostly smooth at
-#: the 8x8 scale (median patch standard deviation 0.035 on the 0-1.7 scale), so with
-#: alpha_r = 0.025 the L1 term, which every filter pays on every sample, outweighs what a
-#: rarely active unit saves in reconstruction, and most units die (measured: about 25 of
-#: 128 ever active after 3 epochs, the survivors small blobs). The variant keeps the 20 %
-#: highest-contrast patches (:func:`contrast_patches`), lowers alpha_r 25-fold to 0.001
-#: and raises the learning rate to 0.005 (fewer epochs in the time budget); alpha_s, the
-#: code size, the scaling and the absence of mean removal stay the paper's.
-PATCH_VARIANT: dict[str, Any] = {"keep": 0.2, "alpha_r": 0.001, "lr": 0.005}
-
-#: Epochs of the paper's on-line algorithm (the paper gives none). The second stage: two
-#: passes over the 20000 codes (measured: the loss changes by under 1 % in a second pass,
-#: and the prototypes are clear after it); patches: three passes over the 30000 patches.
+#: Epochs of the paper's on-line algorithm (the paper gives none): two passes over the
+#: 20000 codes (measured: the loss changes by under 1 % in a second pass, and the
+#: prototypes are clear after it).
 STAGE2_EPOCHS = 2
-PATCH_EPOCHS = 3
-
-# Bump when the meaning of a cached stack/patch model changes.
-_CACHE_VERSION = 1
-
 
 # ----------------------------------------------------------------------------- helpers
 
@@ -108,54 +64,11 @@ def _sesm_class():
     return SESM
 
 
-def _fingerprint(*tensors: torch.Tensor) -> str:
-    """A short hash of tensors' values (model parameters, training data) for cache keys."""
-    h = hashlib.sha256()
-    for t in tensors:
-        t = t.detach().to("cpu", torch.float32).contiguous()
-        h.update(str(tuple(t.shape)).encode())
-        h.update(t.numpy().tobytes())
-    return h.hexdigest()[:16]
-
-
 def _model_params(model) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     for name in ("W", "b_enc", "b_dec"):
         if not isinstance(getattr(model, name, None), torch.Tensor):
             raise TypeError(f"expected a trained SESM (with tensors W, b_enc, b_dec), got {type(model).__name__}")
     return model.W, model.b_enc, model.b_dec
-
-
-def _fit_settings(fit_kwargs: dict) -> dict:
-    """Every setting :meth:`SESM.fit` will use (:func:`sesmlib.sesm.fit_settings`), for the
-    cache key, less ``seed`` (a key of its own) and ``monitor`` (changes no weight)."""
-    from . import sesm as _sesm
-
-    skip = ("seed", "progress", "callback")  # not training settings, or a key of their own
-    out = _sesm.fit_settings(**{k: v for k, v in fit_kwargs.items() if k not in skip})
-    return {k: out[k] for k in sorted(out) if k not in ("seed", "monitor")}
-
-
-def _cached_fit(config: dict, make: Callable[[], Any], fit: Callable[[Any], Any], *, cache: bool, device) -> tuple[Any, Any]:
-    """Load the model that ``config`` names from the cache, or make it, ``fit`` it and save it.
-
-    Returns ``(model, history)``; ``history`` is None for a model read from the cache.
-    """
-    if not cache:
-        model = make()
-        return model, fit(model)
-    SESM = _sesm_class()
-    history = []
-
-    def train():
-        model = make()
-        history.append(fit(model))
-        return model
-
-    model, _ = _utils.cached_model(
-        f"sesm-{config['kind']}", {**config, "cache_version": _CACHE_VERSION},
-        lambda path: SESM.load(path, device=device), train,
-    )
-    return model, (history[0] if history else None)
 
 
 # ----------------------------------------------------------------- the two-layer stack
@@ -228,7 +141,7 @@ def fit_second_stage(
         Passes over the codes (:data:`STAGE2_EPOCHS`; the paper gives none).
     n_code, alpha_s, gain, alpha_e, alpha_r : see :data:`STAGE2_SETTINGS`.
     cache : bool
-        Load the model from ``cache_dir("models")`` when the same first stage, data and
+        Load the model from the store when the same first stage, data and
         settings were trained before; save it after training otherwise.
     progress : bool
         Show training progress.
@@ -261,28 +174,18 @@ def fit_second_stage(
         check_nonnegative(name, value)
     check_nonnegative("gain", gain, positive=True)
     C = first_stage_codes(first, X)  # (B, M1)
-    config = {
-        "kind": "stage2",
-        "first": _fingerprint(W1, b1e, b1d),
-        "data": _fingerprint(C),
-        "n_code": n_code,
-        "alpha_s": float(alpha_s),
-        "gain": float(gain),
-        "alpha_e": float(alpha_e),
-        "alpha_r": float(alpha_r),
-        "seed": seed,
-        "fit": _fit_settings({**fit_kwargs, "epochs": epochs}),
-    }
+    from . import store, zoo
+    from .sesm import FitSettings
+
+    settings = FitSettings.of(**{**fit_kwargs, "epochs": epochs, "seed": seed})
     SESM = _sesm_class()
 
     def make():
         return SESM(C.shape[1], n_code, gain=gain, alpha_e=alpha_e, alpha_s=alpha_s, alpha_r=alpha_r,
                     seed=seed, device=W1.device, dtype=W1.dtype)
 
-    def fit(model):
-        return model.fit(C, epochs=epochs, seed=seed, progress=progress, **fit_kwargs)
-
-    return _cached_fit(config, make, fit, cache=cache, device=W1.device)
+    key = {"first": store.fingerprint(W1, b1e, b1d), "data": store.fingerprint(C)}
+    return zoo.stored_fit("sesm-stage2", key, make, C, settings, cache=cache, progress=progress, device=W1.device)
 
 
 def fit_second_stage_seeds(first, X: torch.Tensor, seeds: Sequence[int], **kwargs) -> list:
@@ -484,286 +387,4 @@ def unit_digit_table(first, second, X: torch.Tensor, labels: torch.Tensor, *, n_
         "purity": purity,
         "digits_found": sorted({int(c) for c in majority.tolist() if c >= 0}),
         "accuracy": float(top[won > 0].sum()) / n,
-    }
-
-
-# ------------------------------------------------------------------ natural image patches
-
-
-def fit_patch_model(
-    patches: torch.Tensor,
-    *,
-    seed: int = 0,
-    epochs: int = PATCH_EPOCHS,
-    n_code: int = PATCH_SETTINGS["n_code"],
-    alpha_s: float = PATCH_SETTINGS["alpha_s"],
-    alpha_r: float = PATCH_SETTINGS["alpha_r"],
-    lr: float = PATCH_SETTINGS["lr"],
-    gain: float = PATCH_SETTINGS["gain"],
-    alpha_e: float = PATCH_SETTINGS["alpha_e"],
-    device="auto",
-    cache: bool = True,
-    progress: bool = True,
-    **fit_kwargs,
-):
-    """Train SESM on natural image patches with the paper's settings (Section 5.2, Fig. 1-H).
-
-    Parameters
-    ----------
-    patches : torch.Tensor, shape (B, size * size)
-        Patches scaled to [0, PATCH_SETTINGS["scale"]] (``sesmlib.data.load_patches``).
-    seed : int
-        Initialisation and shuffling seed.
-    epochs : int
-        Passes over the patches (:data:`PATCH_EPOCHS`; the paper gives none).
-    n_code, alpha_s, alpha_r, lr, gain, alpha_e : see :data:`PATCH_SETTINGS`.
-    device : str or torch.device
-        Where to train ("auto": cuda when present).
-    cache : bool
-        Load from / save to ``cache_dir("models")``.
-    progress : bool
-        Show training progress.
-    **fit_kwargs
-        Passed to :meth:`SESM.fit` (``batch_size``, ...); part of the cache key.
-
-    Returns
-    -------
-    model : SESM
-    history : dict or None (None when the model came from the cache)
-
-    Examples
-    --------
-    >>> import torch
-    >>> model, _ = fit_patch_model(1.7 * torch.rand(64, 16), n_code=4, epochs=1, batch_size=16,
-    ...                            device="cpu", cache=False, progress=False)
-    >>> model.W.shape
-    torch.Size([16, 4])
-    """
-    from ._device import device as _pick_device
-
-    dev = _pick_device(device)
-    patches = check_matrix("patches", patches)
-    seed = int(seed)
-    n_code = check_positive_int("n_code", n_code)
-    lr = check_nonnegative("lr", lr, positive=True)
-    epochs = check_positive_int("epochs", epochs)
-    config = {
-        "kind": "patches",
-        "data": _fingerprint(patches),
-        "n_code": n_code,
-        "alpha_s": float(alpha_s),
-        "alpha_r": float(alpha_r),
-        "gain": float(gain),
-        "alpha_e": float(alpha_e),
-        "seed": seed,
-        "fit": _fit_settings({**fit_kwargs, "epochs": epochs, "lr": lr}),
-    }
-    SESM = _sesm_class()
-
-    def make():
-        return SESM(patches.shape[1], n_code, gain=gain, alpha_e=alpha_e, alpha_s=alpha_s, alpha_r=alpha_r,
-                    seed=seed, device=dev)
-
-    def fit(model):
-        return model.fit(patches.to(model.W.device), epochs=epochs, lr=lr, seed=seed, progress=progress, **fit_kwargs)
-
-    return _cached_fit(config, make, fit, cache=cache, device=dev)
-
-
-def contrast_patches(n: int, size: int = 8, *, keep: float = PATCH_VARIANT["keep"], scale: float = 1.7,
-                     seed: int = 0) -> torch.Tensor:
-    """The ``n`` highest-contrast patches out of ``n / keep`` random ones, in random order.
-
-    Contrast is the standard deviation of a patch's pixels. Departure from the paper (see
-    :data:`PATCH_VARIANT`): our only photograph is mostly smooth at this scale, and flat
-    patches teach the filters nothing but the mean brightness.
-
-    Parameters
-    ----------
-    n : int
-        Patches returned.
-    size : int
-        Patch side (the paper: 8).
-    keep : float in (0, 1]
-        Fraction of the drawn patches kept (1 keeps all: ``load_patches``).
-    scale : float
-        Pixels lie in [0, scale] (the paper: 1.7).
-    seed : int
-        Seed of the positions and of the final order.
-
-    Returns
-    -------
-    torch.Tensor, float32, shape (n, size * size)
-
-    Examples
-    --------
-    >>> P = contrast_patches(100, 8, keep=0.5, seed=0)
-    >>> tuple(P.shape), bool(P.max() <= 1.7)
-    ((100, 64), True)
-    """
-    from .data import load_patches
-
-    n = check_positive_int("n", n)
-    keep = check_nonnegative("keep", keep, positive=True)
-    if keep > 1:
-        raise ValueError(f"keep must be in (0, 1], got {keep}")
-    drawn = load_patches(math.ceil(n / keep), size, scale=scale, seed=seed)  # (n / keep, size^2)
-    best = drawn.std(dim=1).argsort(descending=True)[:n]  # (n,)
-    order = torch.randperm(n, generator=torch.Generator().manual_seed(int(seed)))
-    return drawn[best[order]].contiguous()
-
-
-# ------------------------------------------------------------- what a filter looks like
-
-
-def _filter_images(filters: torch.Tensor, shape: tuple[int, int] | None, name: str) -> torch.Tensor:
-    """(K, H, W) float64 images from filters given as columns of W (N, K) or as (K, H, W)."""
-    if not isinstance(filters, torch.Tensor) or not filters.is_floating_point():
-        raise TypeError(f"{name} must be a floating torch.Tensor")
-    if filters.dim() == 3:
-        imgs = filters
-    elif filters.dim() == 2:
-        N, K = filters.shape
-        if shape is None:
-            side = math.isqrt(N)
-            if side * side != N:
-                raise ValueError(f"{name} has {N} rows, not a square image; pass shape=(H, W)")
-            shape = (side, side)
-        if len(shape) != 2 or shape[0] * shape[1] != N:
-            raise ValueError(f"shape {shape} does not hold the {N} pixels of each filter in {name}")
-        imgs = filters.T.reshape(K, shape[0], shape[1])
-    else:
-        raise ValueError(f"{name} must be (N, K) columns or (K, H, W) images, got shape {tuple(filters.shape)}")
-    if not torch.isfinite(imgs).all():
-        raise ValueError(f"{name} contains NaN or Inf values")
-    return imgs.detach().to("cpu", torch.float64)
-
-
-def spatial_spread(filters: torch.Tensor, shape: tuple[int, int] | None = None) -> torch.Tensor:
-    """How far each filter's weight spreads over the image: 1 = uniform, near 0 = one pixel.
-
-    With p(x) = w(x)^2 / sum_x w(x)^2 the share of a filter's squared weight at pixel x and
-    mu = sum_x p(x) x its centre,
-
-        spread = sqrt( sum_x p(x) ||x - mu||^2 ) / sqrt( (H^2 - 1) / 12 + (W^2 - 1) / 12 ),
-
-    the denominator being the same radius for a filter of equal weight everywhere. A
-    localised filter (a stroke, a Gabor patch) has a small spread; a distributed one (a
-    global pattern) a spread near 1. The weights are taken as they are (no mean removed),
-    so a filter on a constant offset counts as spread out.
-
-    Parameters
-    ----------
-    filters : torch.Tensor, shape (N, K) (columns of W) or (K, H, W)
-    shape : (H, W), optional
-        Image shape of a column; square by default.
-
-    Returns
-    -------
-    torch.Tensor, shape (K,), float64, values in [0, about 1.4]
-
-    Examples
-    --------
-    >>> import torch
-    >>> dot = torch.zeros(1, 8, 8); dot[0, 3, 4] = 1.0
-    >>> float(spatial_spread(dot)[0])
-    0.0
-    >>> round(float(spatial_spread(torch.ones(1, 8, 8))[0]), 6)
-    1.0
-    """
-    imgs = _filter_images(filters, shape, "filters")  # (K, H, W)
-    K, H, W = imgs.shape
-    p = imgs.pow(2).reshape(K, -1)  # (K, H*W)
-    total = p.sum(dim=1, keepdim=True)
-    p = torch.where(total > 0, p / total.clamp(min=1e-300), torch.full_like(p, 1.0 / (H * W)))
-    yy, xx = torch.meshgrid(torch.arange(H, dtype=torch.float64), torch.arange(W, dtype=torch.float64), indexing="ij")
-    pos = torch.stack([yy.reshape(-1), xx.reshape(-1)], dim=1)  # (H*W, 2)
-    mu = p @ pos  # (K, 2)
-    var = (p * ((pos[None] - mu[:, None]) ** 2).sum(-1)).sum(dim=1)  # (K,)
-    uniform = (H * H - 1) / 12 + (W * W - 1) / 12
-    return (var / uniform).sqrt() if uniform > 0 else torch.zeros(K, dtype=torch.float64)
-
-
-def orientation_coherence(filters: torch.Tensor, shape: tuple[int, int] | None = None) -> torch.Tensor:
-    """How strongly each filter is oriented: 1 = parallel stripes or one straight edge,
-    0 = no preferred direction (a blob, noise).
-
-    From the filter's gradients gx, gy (differences of neighbouring pixels) the structure
-    tensor J = sum [[gx^2, gx gy], [gx gy, gy^2]] has eigenvalues l1 >= l2, and
-
-        coherence = (l1 - l2) / (l1 + l2) = sqrt((Jxx - Jyy)^2 + 4 Jxy^2) / (Jxx + Jyy).
-
-    A Gabor-like filter scores near 1; white noise about 2 / sqrt(number of pixels).
-
-    Parameters
-    ----------
-    filters : torch.Tensor, shape (N, K) (columns of W) or (K, H, W)
-    shape : (H, W), optional
-        Image shape of a column; square by default.
-
-    Returns
-    -------
-    torch.Tensor, shape (K,), float64, values in [0, 1] (0 for a constant filter)
-
-    Examples
-    --------
-    >>> import torch
-    >>> stripes = torch.sin(torch.arange(8.0)).repeat(8, 1)[None]   # varies along x only
-    >>> round(float(orientation_coherence(stripes)[0]), 6)
-    1.0
-    """
-    imgs = _filter_images(filters, shape, "filters")  # (K, H, W)
-    # Central parts of the forward differences, cropped to a common (H-1, W-1) grid.
-    gx = (imgs[:, :, 1:] - imgs[:, :, :-1])[:, 1:, :] + (imgs[:, :, 1:] - imgs[:, :, :-1])[:, :-1, :]
-    gy = (imgs[:, 1:, :] - imgs[:, :-1, :])[:, :, 1:] + (imgs[:, 1:, :] - imgs[:, :-1, :])[:, :, :-1]
-    jxx = (gx * gx).sum(dim=(1, 2))
-    jyy = (gy * gy).sum(dim=(1, 2))
-    jxy = (gx * gy).sum(dim=(1, 2))
-    trace = jxx + jyy
-    num = ((jxx - jyy) ** 2 + 4 * jxy**2).sqrt()
-    return torch.where(trace > 0, num / trace.clamp(min=1e-300), torch.zeros_like(trace))
-
-
-@torch.no_grad()
-def filter_stats(model, X: torch.Tensor, *, shape: tuple[int, int] | None = None) -> dict:
-    """What a trained SESM's filters look like, in four numbers.
-
-    A unit is *alive* when its feed-forward code ``l(f_enc(Y))`` exceeds 0.5 on at least
-    one row of ``X``; a dead unit's filter is whatever the L1 term left of it, so the
-    medians are taken over the alive units only.
-
-    Parameters
-    ----------
-    model : SESM
-    X : torch.Tensor, shape (B, N)
-        Data on which activity is measured (for example the training patches).
-    shape : (H, W), optional
-        Image shape of a filter (square by default).
-
-    Returns
-    -------
-    dict with ``alive`` (int), ``n_code`` (int), ``active`` (mean fraction of units with
-    l(z) > 0.5 per row), ``spread`` and ``coherence`` (medians over the alive units of
-    :func:`spatial_spread` and :func:`orientation_coherence`; NaN when none is alive).
-
-    Examples
-    --------
-    >>> import torch
-    >>> from sesmlib import SESM
-    >>> stats = filter_stats(SESM(64, 8, seed=0, device="cpu"), torch.rand(20, 64))
-    >>> sorted(stats)
-    ['active', 'alive', 'coherence', 'n_code', 'spread']
-    """
-    W, _, _ = _model_params(model)
-    X = check_matrix("X", X, n_cols=W.shape[0], device=W.device, dtype=W.dtype)
-    on = model.code(X) > 0.5  # (B, M)
-    alive = on.any(dim=0).cpu()  # (M,)
-    spread = spatial_spread(W, shape)[alive]
-    coherence = orientation_coherence(W, shape)[alive]
-    return {
-        "alive": int(alive.sum()),
-        "n_code": int(W.shape[1]),
-        "active": float(on.float().mean()),
-        "spread": float(spread.median()) if len(spread) else float("nan"),
-        "coherence": float(coherence.median()) if len(coherence) else float("nan"),
     }

@@ -1,52 +1,57 @@
-"""Trained SESMs on MNIST, trained once and cached, so that notebooks 04-07 share them.
+"""Trained models on MNIST, made once and kept in the store, so that notebooks 04-07 and
+the Figure-1 run share them.
 
-``trained_sesm(alpha_s)`` returns the model the paper describes (first 20000 MNIST
-training digits, 200 code units, g = 7, alpha_r = 0.0004), trained by
-:meth:`sesmlib.sesm.SESM.fit` the first time and loaded from ``cache_dir("models")``
-afterwards; ``trained_sweep()`` does the same for the paper's alpha_s sweep
-(1, 0.5, 0.2, 0.1, 0.05), training the missing models in one pass with
-:func:`sesmlib.sesm.fit_sweep`.
+- :func:`trained_sesm` returns the SESM the paper describes (first 20000 MNIST training
+  digits, 200 code units, g = 7, alpha_r = 0.0004), trained by
+  :meth:`sesmlib.sesm.SESM.fit` the first time and read from the store
+  (:mod:`sesmlib.store`) afterwards; :func:`trained_sweep` does the same for the paper's
+  alpha_s sweep (1, 0.5, 0.2, 0.1, 0.05), training the missing models in one pass with
+  :func:`sesmlib.sesm.fit_sweep`.
+- :func:`trained_rbm` and :func:`trained_pca`: the Figure-1 baselines, the same way.
 
-The cache key is :func:`sesmlib._utils.config_hash` of the full training configuration
-(:func:`sesm_config`: data, model and every training setting, the library's defaults
-written out), so a change of any setting trains a new model and never loads a stale one.
-A model trained alone and the same model trained inside a sweep share one key: the sweep
-gives the one-by-one result within float rounding (tested in tests/test_sesm.py).
+Every model is keyed by its full configuration (:func:`sesm_config`, :func:`rbm_config`,
+:func:`pca_config`: the data slice, the model and every training setting with the
+library's defaults written out), so a change of any setting trains a new model and
+never reads a stale one. A model trained alone and the same model trained inside a sweep
+share one key: the sweep gives the one-by-one result within float rounding (tested).
 
-Two profiles: the full one is the paper's set-up; ``quick=True`` (what ``make test``
-runs) trains on 2000 digits for one epoch, enough for every picture to show something.
+Two profiles (:mod:`sesmlib.profiles`): the full one is the paper's set-up;
+``quick=True`` (what ``make test`` runs) trains on 2000 digits for one epoch, enough for
+every picture to show something.
 
-Beside the fit history, each cached model records how far the encoder's prediction is
-from the optimal code over training (:func:`encoder_gap`), measured before training and
-after each epoch on a fixed probe of 200 training digits: the reason the encoder alone
-serves at test time.
+Beside the fit history, each SESM records how far the encoder's prediction is from the
+optimal code over training (:func:`encoder_gap`), measured before training and after each
+epoch on a fixed probe of 200 training digits: the reason the encoder alone serves at
+test time.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
 import torch
 
-from . import _utils
+from . import _utils, profiles, store
 from . import sesm as _sesm
 from ._device import device as _pick_device
 
 __all__ = [
     "Trained",
+    "default_settings",
     "sesm_config",
     "trained_sesm",
     "trained_sweep",
+    "rbm_config",
+    "trained_rbm",
+    "pca_config",
+    "trained_pca",
+    "stored_fit",
     "encoder_gap",
     "GAP_STEPS",
     "GAP_STEP_SIZE",
     "PROBE_SIZE",
 ]
-
-# Bump when the meaning of a cached file changes (its contents or the training code).
-_ZOO_VERSION = 1
 
 #: Inference used to measure the encoder's gap: many more steps than training uses, so
 #: that Z* is close to the true minimiser of eq. 8 (measured: the loss changes by < 0.1 %
@@ -56,34 +61,50 @@ GAP_STEP_SIZE = 0.2
 #: The probe: the first PROBE_SIZE training digits.
 PROBE_SIZE = 200
 
-_PROFILES = {"full": {"n_train": 20000, "epochs": 5}, "quick": {"n_train": 2000, "epochs": 1}}
+_DATA = "mnist-train-first"  # every model here sees the first n_train training digits
 
 
 @dataclass
 class Trained:
-    """A trained SESM with what was measured while training it.
+    """A trained model with what was measured while training it.
 
     Attributes
     ----------
-    model : SESM
+    model : SESM, RBM or PCA
     history : dict of lists
-        :meth:`SESM.fit`'s history (one entry per epoch: "loss", "energy_enc",
-        "energy_dec", "sparsity", "l1", "active", "time", ...) plus the encoder's gap
-        (one entry per epoch, starting with epoch 0 = before training): "gap_epoch",
-        "gap_code", "gap_units", "gap_loss" (see :func:`encoder_gap`).
+        The training history (for a SESM, :meth:`SESM.fit`'s: one entry per epoch:
+        "loss", "energy_enc", "energy_dec", "sparsity", "l1", "active", "time", ...,
+        plus the encoder's gap, one entry per epoch starting with epoch 0 = before
+        training: "gap_epoch", "gap_code", "gap_units", "gap_loss", see
+        :func:`encoder_gap`).
     config : dict
-        The training configuration (:func:`sesm_config`).
-    path : Path
-        The cached model file.
+        The full configuration the model is stored under (:func:`sesm_config`, ...).
+    path : Path or None
+        The stored model file (None when the cache folder could not be written).
     cached : bool
-        True when the model was loaded from the cache, False when trained by this call.
+        True when the model was read from the store, False when trained by this call.
+
+    Examples
+    --------
+    >>> run = trained_sesm(0.2, quick=True)                 # doctest: +SKIP
+    >>> run.n_train, run.config["fit"]["epochs"], run.cached  # doctest: +SKIP
+    (2000, 1, True)
     """
 
-    model: "_sesm.SESM"
+    model: object
     history: dict
     config: dict
-    path: Path
+    path: Path | None
     cached: bool = field(default=False)
+
+    @classmethod
+    def _of(cls, entry: store.Entry) -> "Trained":
+        return cls(entry.value, entry.history, entry.key, entry.path, entry.cached)
+
+    @property
+    def n_train(self) -> int:
+        """The number of training digits the model saw."""
+        return int(self.config["n_train"])
 
     @property
     def train_seconds(self) -> float:
@@ -93,8 +114,37 @@ class Trained:
     @property
     def digits_per_second(self) -> float:
         """Training throughput: digits processed per second of training (all epochs)."""
-        n = self.config["n_train"] * len(self.history.get("time", []))
+        n = self.n_train * len(self.history.get("time", []))
         return n / max(self.train_seconds, 1e-12)
+
+
+def _n_train(quick: bool, n_train: int | None) -> int:
+    n = profiles.get(quick).n_train if n_train is None else _utils.check_positive_int("n_train", n_train)
+    if n > 60000:
+        raise ValueError(f"n_train must be at most 60000 (the MNIST training set), got {n}")
+    return n
+
+
+def _training_data(n_train: int, device) -> torch.Tensor:
+    from .data import load_mnist
+
+    X, _ = load_mnist("train", n_train)
+    return X.to(device)
+
+
+# --------------------------------------------------------------------------- SESM
+
+
+def default_settings(quick: bool = False) -> "_sesm.FitSettings":
+    """The training settings of the zoo's SESMs: the library's defaults (on-line, see
+    :meth:`SESM.fit`), the profile's epochs (:mod:`sesmlib.profiles`), seed 0.
+
+    Examples
+    --------
+    >>> default_settings(quick=True).epochs, default_settings().epochs
+    (1, 5)
+    """
+    return _sesm.FitSettings(epochs=profiles.get(quick).sesm_epochs, seed=0)
 
 
 def sesm_config(
@@ -106,46 +156,36 @@ def sesm_config(
     gain: float = 7.0,
     alpha_e: float = 1.0,
     alpha_r: float = 4e-4,
-    seed: int = 0,
-    **fit_settings,
+    settings: "_sesm.FitSettings | None" = None,
+    **overrides,
 ) -> dict:
-    """The full configuration of a cached SESM: data, model and training settings.
+    """The full configuration of a stored SESM: data, model and training settings.
 
     Defaults are the paper's MNIST set-up (Sections 4.1, 5.1) and the library's choices
     where the paper is silent (see :meth:`sesmlib.sesm.SESM.fit`). ``quick`` picks the
     quick profile's data size and epochs (2000 digits, 1 epoch) instead of the paper's
     (20000 digits, 5 epochs); ``n_train`` and ``epochs`` override either.
 
-    Every keyword argument of :meth:`SESM.fit` (``epochs``, ``batch_size``, ``lr``,
-    ``momentum``, ...) is accepted, and every one is written into the configuration with
-    its value (defaults resolved: ``lr=None`` becomes the library's default learning rate
-    for the batch size), so that a change of a library default changes the cache key.
+    ``settings`` (default :func:`default_settings`) are the training settings; keyword
+    ``overrides`` change any of them (``epochs``, ``batch_size``, ``lr``, ``seed``, ...).
+    They are written out resolved (``lr=None`` becomes the default learning rate for the
+    batch size), so that a change of a library default changes the key. The seed draws
+    the initial filters and the order of the samples.
 
     Examples
     --------
     >>> c = sesm_config(0.2, quick=True)
-    >>> c["n_train"], c["alpha_s"], c["fit"]["epochs"], c["fit"]["batch_size"]
+    >>> c["n_train"], c["model"]["alpha_s"], c["fit"]["epochs"], c["fit"]["batch_size"]
     (2000, 0.2, 1, 1)
     """
-    prof = _PROFILES["quick" if quick else "full"]
-    n_train = prof["n_train"] if n_train is None else _utils.check_positive_int("n_train", n_train)
-    if n_train > 60000:
-        raise ValueError(f"n_train must be at most 60000 (the MNIST training set), got {n_train}")
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"seed must be an int, got {seed!r}")
-    fit = _sesm.fit_settings(**{"epochs": prof["epochs"], **fit_settings, "seed": seed})
-    fit["epochs"] = _utils.check_positive_int("epochs", fit["epochs"])
-    fit["lr"] = _utils.check_nonnegative("lr", fit["lr"], positive=True)
+    settings = _sesm.FitSettings.of(settings or default_settings(quick), **overrides)
+    model = _sesm.SESM(784, n_code, gain=gain, alpha_e=alpha_e, alpha_s=alpha_s, alpha_r=alpha_r, device="cpu")
     return {
-        "zoo_version": _ZOO_VERSION,
-        "data": "mnist-train-first",
-        "n_train": n_train,
-        "n_code": _utils.check_positive_int("n_code", n_code),
-        "gain": _utils.check_nonnegative("gain", gain, positive=True),
-        "alpha_e": _utils.check_nonnegative("alpha_e", alpha_e),
-        "alpha_s": _utils.check_nonnegative("alpha_s", alpha_s),
-        "alpha_r": _utils.check_nonnegative("alpha_r", alpha_r),
-        "fit": fit,
+        "data": _DATA,
+        "n_train": _n_train(quick, n_train),
+        "model": model.config,
+        "fit": settings.as_dict(),
+        "encoder_gap": {"probe": PROBE_SIZE, "steps": GAP_STEPS, "step_size": GAP_STEP_SIZE},
     }
 
 
@@ -180,55 +220,20 @@ def encoder_gap(model: "_sesm.SESM", Y: torch.Tensor, *, steps: int = GAP_STEPS,
         }
 
 
-# --------------------------------------------------------------------------- the cache
-
-
-def _paths(config: dict) -> tuple[Path, Path]:
-    key = _utils.config_hash(config)
-    folder = _utils.cache_dir("models")
-    return folder / f"sesm-{key}.pt", folder / f"sesm-{key}.json"
-
-
-def _load(config: dict, device) -> Trained | None:
-    """The cached model for ``config``, or None when absent or unreadable."""
-    model_path, meta_path = _paths(config)
-    if not (model_path.is_file() and meta_path.is_file()):
-        return None
-    try:
-        meta = json.loads(meta_path.read_text())
-        if meta.get("config") != config:
-            return None
-        expected = {k: config[k] for k in ("n_code", "gain", "alpha_e", "alpha_s", "alpha_r")}
-        model = _sesm.SESM.load(model_path, device=device, expected_config=expected)
-    except (ValueError, OSError, json.JSONDecodeError):
-        return None  # a damaged cache entry is retrained (and overwritten)
-    return Trained(model, meta["history"], config, model_path, cached=True)
-
-
-def _store(model: "_sesm.SESM", history: dict, config: dict) -> Trained:
-    model_path, meta_path = _paths(config)
-    model.save(model_path)
-    blob = json.dumps({"config": config, "history": history}, sort_keys=True, indent=1)
-    _utils.atomic_write_bytes(meta_path, blob.encode())
-    return Trained(model, history, config, model_path, cached=False)
-
-
-def _training_data(config: dict, device) -> tuple[torch.Tensor, torch.Tensor]:
-    from .data import load_mnist
-
-    X, _ = load_mnist("train", config["n_train"])
-    X = X.to(device)
-    return X, X[: min(PROBE_SIZE, X.shape[0])]
-
-
-def _fit_kwargs(config: dict, progress: bool) -> dict:
-    return {**config["fit"], "progress": progress}
-
-
 def _add_gap(history: dict, epoch: int, gap: dict) -> None:
     history.setdefault("gap_epoch", []).append(epoch)
     for k, v in gap.items():
         history.setdefault(k, []).append(v)
+
+
+def _new_sesm(config: dict, device) -> "_sesm.SESM":
+    m = config["model"]
+    return _sesm.SESM(784, m["n_code"], gain=m["gain"], alpha_e=m["alpha_e"], alpha_s=m["alpha_s"],
+                      alpha_r=m["alpha_r"], seed=config["fit"]["seed"], device=device)
+
+
+def _settings(config: dict) -> "_sesm.FitSettings":
+    return _sesm.FitSettings(**config["fit"])
 
 
 def trained_sesm(
@@ -238,9 +243,9 @@ def trained_sesm(
     device: str | torch.device = "auto",
     progress: bool = True,
     retrain: bool = False,
-    **settings,
+    **config,
 ) -> Trained:
-    """A SESM trained on MNIST with :meth:`SESM.fit`, loaded from the cache when present.
+    """A SESM trained on MNIST with :meth:`SESM.fit`, read from the store when present.
 
     Parameters
     ----------
@@ -249,15 +254,15 @@ def trained_sesm(
     quick : bool
         The quick profile (2000 digits, 1 epoch) instead of the paper's 20000 digits.
     device : "auto", "cpu", "cuda" or torch.device
-        Where to train and where the returned model lives (not part of the cache key:
-        CPU and GPU give the same model within float rounding).
+        Where to train and where the returned model lives (not part of the key: CPU and
+        GPU give the same model within float rounding).
     progress : bool
         Show the training progress bar.
     retrain : bool
-        Train even when a cached model exists (and overwrite it).
-    **settings
-        Any other argument of :func:`sesm_config` (``batch_size``, ``epochs``,
-        ``n_train``, ``lr``, ``seed``, ...).
+        Train even when a stored model exists (and store over it).
+    **config
+        Any other argument of :func:`sesm_config` (``settings``, ``n_train``, ``n_code``,
+        and training settings such as ``batch_size``, ``epochs``, ``lr``, ``seed``).
 
     Returns
     -------
@@ -271,26 +276,23 @@ def trained_sesm(
     >>> run.model.W.shape, run.history["active"][-1]  # doctest: +SKIP
     (torch.Size([784, 200]), 0.21...)
     """
-    config = sesm_config(alpha_s, quick=quick, **settings)
+    key = sesm_config(alpha_s, quick=quick, **config)
     dev = _pick_device(device)
-    if not retrain:
-        hit = _load(config, dev)
-        if hit is not None:
-            return hit
-    X, probe = _training_data(config, dev)
-    model = _sesm.SESM(
-        784, config["n_code"], gain=config["gain"], alpha_e=config["alpha_e"], alpha_s=config["alpha_s"],
-        alpha_r=config["alpha_r"], seed=config["fit"]["seed"], device=dev,
-    )
-    gaps: dict = {}
-    _add_gap(gaps, 0, encoder_gap(model, probe))
 
-    def after_epoch(m, epoch, stats):
-        _add_gap(gaps, epoch, encoder_gap(m, probe))
+    def make():
+        X = _training_data(key["n_train"], dev)
+        probe = X[: min(PROBE_SIZE, X.shape[0])]
+        model = _new_sesm(key, dev)
+        gaps: dict = {}
+        _add_gap(gaps, 0, encoder_gap(model, probe))
 
-    history = model.fit(X, callback=after_epoch, **_fit_kwargs(config, progress))
-    history = {**history, **gaps}
-    return _store(model, history, config)
+        def after_epoch(m, epoch, stats):
+            _add_gap(gaps, epoch, encoder_gap(m, probe))
+
+        history = model.fit(X, _settings(key), callback=after_epoch, progress=progress)
+        return model, {**history, **gaps}
+
+    return Trained._of(store.fetch("sesm", key, make, device=dev, retrain=retrain))
 
 
 def trained_sweep(
@@ -300,20 +302,20 @@ def trained_sweep(
     device: str | torch.device = "auto",
     progress: bool = True,
     retrain: bool = False,
-    **settings,
+    **config,
 ) -> dict[float, Trained]:
-    """The paper's alpha_s sweep: one trained SESM per alpha_s, from the cache when present.
+    """The paper's alpha_s sweep: one trained SESM per alpha_s, from the store when present.
 
-    The models not in the cache are trained together in one pass over the data with
+    The models not in the store are trained together in one pass over the data with
     :func:`sesmlib.sesm.fit_sweep` (same initial filters, same sample order); each is then
-    cached under the same key as :func:`trained_sesm` would use, so either function finds
+    stored under the same key as :func:`trained_sesm` would use, so either function finds
     the other's models.
 
     Parameters
     ----------
     alphas : sequence of float
         Default: the paper's (1, 0.5, 0.2, 0.1, 0.05).
-    quick, device, progress, retrain, **settings
+    quick, device, progress, retrain, **config
         As for :func:`trained_sesm`.
 
     Returns
@@ -332,33 +334,159 @@ def trained_sweep(
     if len(set(alphas)) != len(alphas):
         raise ValueError(f"alphas must be distinct, got {alphas}")
     dev = _pick_device(device)
-    configs = {a: sesm_config(a, quick=quick, **settings) for a in alphas}
+    keys = {a: sesm_config(a, quick=quick, **config) for a in alphas}
     out: dict[float, Trained] = {}
     if not retrain:
-        for a, c in configs.items():
-            hit = _load(c, dev)
+        for a, key in keys.items():
+            hit = store.load("sesm", key, device=dev)
             if hit is not None:
-                out[a] = hit
+                out[a] = Trained._of(hit)
     missing = [a for a in alphas if a not in out]
     if missing:
-        c0 = configs[missing[0]]
-        X, probe = _training_data(c0, dev)
+        writable = store.can_write("sesm sweep")
+        k0 = keys[missing[0]]
+        X = _training_data(k0["n_train"], dev)
+        probe = X[: min(PROBE_SIZE, X.shape[0])]
         gaps: list[dict] = [{} for _ in missing]
 
         def after_epoch(models, epoch, stats):
             for g, m in zip(gaps, models):
                 _add_gap(g, epoch, encoder_gap(m, probe))
 
+        m0 = k0["model"]
         models, histories = _sesm.fit_sweep(
-            X, missing, n_code=c0["n_code"], gain=c0["gain"], alpha_e=c0["alpha_e"], alpha_r=c0["alpha_r"],
-            device=dev, callback=after_epoch, **_fit_kwargs(c0, progress),
+            X, missing, _settings(k0), n_code=m0["n_code"], gain=m0["gain"], alpha_e=m0["alpha_e"],
+            alpha_r=m0["alpha_r"], device=dev, callback=after_epoch, progress=progress,
         )
-        # Epoch 0: every model starts from the filters SESM(..., seed) draws; rebuild them.
         for a, m, h, g in zip(missing, models, histories, gaps):
-            init = _sesm.SESM(784, c0["n_code"], gain=c0["gain"], alpha_e=c0["alpha_e"], alpha_s=a,
-                              alpha_r=c0["alpha_r"], seed=c0["fit"]["seed"], device=dev)
-            g0: dict = {}
-            _add_gap(g0, 0, encoder_gap(init, probe))
-            merged = {k: g0[k] + g.get(k, []) for k in g0}
-            out[a] = _store(m, {**h, **merged}, configs[a])
+            g0: dict = {}  # epoch 0: every model starts from the filters SESM(..., seed) draws
+            _add_gap(g0, 0, encoder_gap(_new_sesm(keys[a], dev), probe))
+            history = {**h, **{k: g0[k] + g.get(k, []) for k in g0}}
+            entry = (store.save("sesm", keys[a], m, history) if writable
+                     else store.Entry(m, history, store.key_of("sesm", keys[a]), None))
+            out[a] = Trained._of(entry)
     return {a: out[a] for a in alphas}
+
+
+# ------------------------------------------------------------------- RBM and PCA
+
+
+def rbm_config(*, quick: bool = False, n_train: int | None = None, n_hidden: int | None = None,
+               settings=None, **overrides) -> dict:
+    """The full configuration of the Figure-1 RBM: :data:`sesmlib.rbm.PAPER_SETTINGS`
+    (``settings`` instead when given) with the profile's epochs, then ``overrides``.
+
+    Examples
+    --------
+    >>> c = rbm_config(quick=True)
+    >>> c["n_train"], c["model"]["n_hidden"], c["fit"]["epochs"]
+    (2000, 200, 1)
+    """
+    from . import rbm as _rbm
+
+    prof = profiles.get(quick)
+    if settings is None:
+        settings = _rbm.PAPER_SETTINGS.replace(epochs=prof.rbm_epochs) if prof.rbm_epochs else _rbm.PAPER_SETTINGS
+    settings = settings.replace(**overrides)
+    n_hidden = _rbm.PAPER_N_HIDDEN if n_hidden is None else _utils.check_positive_int("n_hidden", n_hidden)
+    model = {"n_visible": 784, "n_hidden": n_hidden, "dtype": "float32", "seed": settings.seed}
+    return {"data": _DATA, "n_train": _n_train(quick, n_train), "model": model, "fit": settings.as_dict()}
+
+
+def trained_rbm(*, quick: bool = False, device: str | torch.device = "auto", progress: bool = True,
+                retrain: bool = False, **config) -> Trained:
+    """The Figure-1 RBM (:func:`sesmlib.rbm.train_paper_rbm` on the first training
+    digits), read from the store when trained before.
+
+    Parameters
+    ----------
+    quick, device, progress, retrain
+        As for :func:`trained_sesm`.
+    **config
+        Arguments of :func:`rbm_config` (``settings``, ``n_train``, ``n_hidden``, or
+        training settings such as ``epochs``).
+
+    Examples
+    --------
+    >>> run = trained_rbm(quick=True)      # doctest: +SKIP
+    >>> run.model.W.shape                  # doctest: +SKIP
+    torch.Size([784, 200])
+    """
+    from . import rbm as _rbm
+
+    key = rbm_config(quick=quick, **config)
+    dev = _pick_device(device)
+
+    def make():
+        X = _training_data(key["n_train"], dev)
+        settings = _rbm.RBMSettings(**key["fit"])
+        return _rbm.train_paper_rbm(X, settings, n_hidden=key["model"]["n_hidden"], device=dev, progress=progress)
+
+    return Trained._of(store.fetch("rbm", key, make, device=dev, retrain=retrain))
+
+
+def pca_config(*, quick: bool = False, n_train: int | None = None, n_components: int = 200) -> dict:
+    """The full configuration of the Figure-1 PCA.
+
+    Examples
+    --------
+    >>> pca_config(quick=True)["model"]
+    {'n_components': 200, 'n_features': 784, 'dtype': 'float32'}
+    """
+    model = {"n_components": _utils.check_positive_int("n_components", n_components), "n_features": 784,
+             "dtype": "float32"}
+    return {"data": _DATA, "n_train": _n_train(quick, n_train), "model": model}
+
+
+def trained_pca(*, quick: bool = False, device: str | torch.device = "auto", retrain: bool = False,
+                **config) -> Trained:
+    """The Figure-1 PCA fitted on the first training digits, read from the store when
+    fitted before.
+
+    Examples
+    --------
+    >>> trained_pca(quick=True).model.components_.shape      # doctest: +SKIP
+    torch.Size([200, 784])
+    """
+    from .pca import PCA
+
+    key = pca_config(quick=quick, **config)
+    dev = _pick_device(device)
+
+    def make():
+        return PCA(key["model"]["n_components"], device=dev).fit(_training_data(key["n_train"], dev)), {}
+
+    return Trained._of(store.fetch("pca", key, make, device=dev, retrain=retrain))
+
+
+# ------------------------------------------------------------ any SESM, through the store
+
+
+def stored_fit(kind: str, key: dict, make, data: torch.Tensor, settings: "_sesm.FitSettings", *, cache: bool = True,
+               progress: bool = True, device="cpu") -> tuple:
+    """A SESM made by ``make()`` and fitted on ``data`` with ``settings``, through the
+    store: read when the same model was fitted before (``key`` names the data; the
+    model's configuration and the settings are added to it), else trained and stored.
+    With ``cache=False`` it is always trained and never stored. The second stage and the
+    patch models (:mod:`sesmlib.stack`, :mod:`sesmlib.natural`) are made this way.
+
+    Returns ``(model, history)``; ``history`` is None for a model read from the store.
+
+    Examples
+    --------
+    >>> from sesmlib.sesm import SESM, FitSettings
+    >>> X = torch.rand(32, 8)
+    >>> m, h = stored_fit("sesm-patches", {"data": "rand"}, lambda: SESM(8, 3, seed=0, device="cpu"), X,
+    ...                   FitSettings(epochs=1, batch_size=8, seed=0), cache=False, progress=False)
+    >>> m.n_code, len(h["loss"])
+    (3, 1)
+    """
+    def train():
+        model = make()
+        return model, model.fit(data, settings, progress=progress)
+
+    if not cache:
+        return train()
+    full_key = {**key, "model": make().config, "fit": settings.as_dict()}
+    entry = store.fetch(kind, full_key, train, device=device)
+    return entry.value, (None if entry.cached else entry.history)

@@ -1,5 +1,5 @@
 """Shared fixtures. Real MNIST comes only through the library's normal loader, from the
-folder that $SESMLIB_DATA_DIR names (.ci/run points it at ../shared/data/mnist)."""
+folder that $SESMLIB_DATA_DIR names (.ci/run sets it)."""
 from __future__ import annotations
 
 import os

@@ -103,6 +103,34 @@ def test_top_level_block_and_several_hint_lines():
     assert out == 'x = 1\nraise NotImplementedError("Exercise: first second")'
 
 
+
+def _exercise(hint, body):
+    return code("def f(x, W, b):\n    ### BEGIN SOLUTION\n    ### HINT: " + hint + "\n" + body + "    ### END SOLUTION\n")
+
+
+def test_a_hint_holding_a_line_of_its_own_solution_is_an_authoring_error():
+    cell = _exercise("U = x @ W + b; then return U", "    U = x @ W + b\n    return U\n")
+    with pytest.raises(AuthoringError, match=r"03_x.ipynb, cell 1, line 4: .*contains its own solution line 'U = x @ W \+ b'"):
+        student_notebook(notebook(md("# 03"), cell), name="03_x.ipynb")
+    # spaces, a comment or a leading return do not hide it
+    cell = _exercise("torch.sigmoid( 7*x )", "    return torch.sigmoid(7 * x)  # the answer\n")
+    with pytest.raises(AuthoringError, match="contains its own solution line"):
+        student_notebook(notebook(cell))
+    with pytest.raises(AuthoringError, match="contains its own solution line"):
+        tidy_solution(notebook(cell))
+
+
+def test_a_hint_with_the_idea_only_passes_the_lint():
+    cell = _exercise("the logistic of 7 x; torch has one (y = ... )", "    y = torch.sigmoid(7 * x)\n    return y\n")
+    out = src(student_notebook(notebook(cell))["cells"][0])
+    assert 'raise NotImplementedError("Exercise: the logistic of 7 x; torch has one (y = ... )")' in out
+
+
+def test_no_solution_hint_in_the_course_holds_its_answer():
+    for path in sorted((course.REPO / "solutions").glob("*.ipynb")):
+        student_notebook(json.loads(path.read_text()), name=path.name)  # raises AuthoringError
+
+
 @pytest.mark.parametrize(
     "bad, message",
     [
@@ -676,9 +704,13 @@ def test_grade_survives_submissions_that_raise_loop_or_are_not_json(tmp_path, ca
     student = json.loads(_start_here(course.REPO / "notebooks").read_text())
     checks = [e.cell for e in course.grading.exercises_of(student)]
     solution = json.loads(_start_here(course.REPO / "solutions").read_text())
+    first = course.grading.exercises_of(student)[0].name
+    exercise = next(i for i, c in enumerate(student["cells"])
+                    if c["cell_type"] == "code" and f"def {first}(" in "".join(c["source"]))
+    solved = next(c for c in solution["cells"] if c["id"] == student["cells"][exercise]["id"])
     # bob: the first exercise solved, but a cell raises before it
     bob = json.loads(json.dumps(student))
-    bob["cells"][checks[0] - 1] = solution["cells"][checks[0] - 1]
+    bob["cells"][exercise] = solved
     bob["cells"].insert(1, code("raise RuntimeError('boom')", cid="boom"))
     (subs / "bob" / "00_start_here.ipynb").write_text(json.dumps(bob))
     # carol: an endless loop after the first check

@@ -1,16 +1,19 @@
-"""sesmlib.experiments (Figure 1 end to end, quick profile, real MNIST), sesmlib.report
+"""sesmlib.experiments (Figure 1 end to end, quick profile, real MNIST, through the
+command line of sesmlib.reproduce), sesmlib.results (the typed result), sesmlib.report
 (verdicts checked on the paper's own numbers) and sesmlib.paper."""
 from __future__ import annotations
 
-import copy
 import json
 import math
 
 import pytest
+import torch
 
 from sesmlib import experiments as exp
 from sesmlib import paper as pp
 from sesmlib import report as rp
+from sesmlib import reproduce
+from sesmlib.results import SCHEMA, Figure1Result
 
 SIZES_QUICK = ["10", "100"]
 
@@ -28,8 +31,8 @@ def quick_run(mnist_dir, tmp_path_factory):
     mp.setenv("SESMLIB_CACHE_DIR", str(cache))
     mp.setenv("SESMLIB_DATA_DIR", str(mnist_dir))
     out = tmp_path_factory.mktemp("fig1out")
-    rc = exp.main_figure1(["--out", str(out), "--quick", "--no-progress", "--device", "cpu"])
-    result = json.loads((out / "figure1.json").read_text())
+    rc = reproduce.main(["--out", str(out), "--quick", "--no-progress", "--device", "cpu"])
+    result = Figure1Result.from_dict(json.loads((out / "figure1.json").read_text()))
     yield {"rc": rc, "out": out, "result": result, "cache": cache, "mp": mp}
     mp.undo()
 
@@ -45,39 +48,37 @@ def test_quick_run_writes_json_and_every_panel(quick_run):
 
 def test_json_schema_and_every_method_has_every_number(quick_run):
     r = quick_run["result"]
-    assert r["schema"] == exp.SCHEMA
-    for key in ("config", "config_hash", "method_order", "methods", "sigma", "sigma_identification",
-                "pca_quantizer_modes", "paper", "timings", "versions", "device", "models_cached"):
-        assert key in r, key
-    assert r["method_order"] == [f"sesm_{a:g}" for a in pp.ALPHAS] + ["rbm", "pca", "raw"]
-    assert r["config"]["sizes"] == [10, 100] and r["config"]["profile"] == "quick"
-    for name in r["method_order"]:
-        m = r["methods"][name]
-        assert set(m["classifier"]) == set(SIZES_QUICK), name
-        for s in SIZES_QUICK:
-            c = m["classifier"][s]
-            assert len(c["test_errors"]) == r["config"]["n_draws"] == len(c["train_errors"])
-            assert c["n_train"] == 10 * int(s)
-            for k in ("train_error", "test_error"):
-                assert _finite(c[k]["mean"]) and 0 <= c[k]["mean"] <= 100
-                assert _finite(c[k]["std"])
-        if name == "raw":
+    d = r.to_dict()
+    assert d["schema"] == SCHEMA
+    for key in ("config", "config_hash", "methods", "rate_distortion", "classifier", "sigma", "sigma_identification",
+                "pca_quantizer_modes", "paper", "timings", "versions", "device", "models_cached", "models"):
+        assert key in d, key
+    assert [m.name for m in r.methods] == [f"sesm_{a:g}" for a in pp.ALPHAS] + ["rbm", "pca", "raw"]
+    assert [m.alpha_s for m in r.sesm] == list(pp.ALPHAS) and r.sesm_method(0.2).name == "sesm_0.2"
+    assert r.sizes == [10, 100] and r.config["profile"] == "quick" and r.protocols == [exp.PROTOCOL]
+    for m in r.methods:
+        for s in r.sizes:
+            assert len(r.errors(m, s)) == r.config["n_draws"] == len(r.errors(m, s, split="train"))
+            for split in ("train", "test"):
+                e = r.error(m, s, split=split)
+                assert _finite(e.mean) and 0 <= e.mean <= 100 and _finite(e.std)
+            assert r.error(m, s).mean == pytest.approx(sum(r.errors(m, s)) / len(r.errors(m, s)))
+        if m.name == "raw":
+            assert not r.has_code(m)
             continue
-        for Q in ("5", "256"):
-            q = m["quant"][Q]
-            for k in ("bits_per_pixel", "entropy_bits", "rmse", "rmse_std", "rmse_abs"):
-                assert _finite(q[k]), (name, Q, k)
-            assert 0 <= q["entropy_bits"] <= math.log2(int(Q)) + 1e-9
-            assert q["bits_per_pixel"] == pytest.approx(q["entropy_bits"] * 200 / 784)
+        for Q in (5, 256):
+            for v in (r.bits(m, Q), r.entropy(m, Q), r.rmse(m, Q), r.rmse(m, Q, sigma="std"), r.rmse(m, Q, sigma="abs")):
+                assert _finite(v), (m, Q)
+            assert 0 <= r.entropy(m, Q) <= math.log2(Q) + 1e-9
+            assert r.bits(m, Q) == pytest.approx(r.entropy(m, Q) * 200 / 784)
             # the two sigma readings differ by the constant sqrt(std)
-            assert q["rmse_std"] / q["rmse"] == pytest.approx(r["sigma"]["paper"] / r["sigma"]["std"])
-        assert m["quant"]["256"]["bits_per_pixel"] > m["quant"]["5"]["bits_per_pixel"]
-        assert _finite(m["quant"]["unquantized"]["rmse"])
+            assert r.rmse(m, Q, sigma="std") / r.rmse(m, Q) == pytest.approx(r.sigma["paper"] / r.sigma["std"])
+        assert r.bits(m, 256) > r.bits(m, 5)
+        assert _finite(r.rmse(m, None))
     # PCA: 256 levels reconstruct far better than 5, and almost as well as no quantisation
-    pca = r["methods"]["pca"]["quant"]
-    assert pca["5"]["rmse"] > 2 * pca["256"]["rmse"]
-    assert pca["256"]["rmse"] == pytest.approx(pca["unquantized"]["rmse"], rel=0.1)
-    assert r["sigma"]["paper"] == pytest.approx(math.sqrt(r["sigma"]["std"]))
+    assert r.rmse("pca", 5) > 2 * r.rmse("pca", 256)
+    assert r.rmse("pca", 256) == pytest.approx(r.rmse("pca", None), rel=0.1)
+    assert r.sigma["paper"] == pytest.approx(math.sqrt(r.sigma["std"]))
 
 
 def test_second_run_hits_the_cache_without_training(quick_run, monkeypatch):
@@ -89,12 +90,12 @@ def test_second_run_hits_the_cache_without_training(quick_run, monkeypatch):
     monkeypatch.setattr(sesmlib.zoo, "trained_sweep", no_training)
     monkeypatch.setenv("SESMLIB_CACHE_DIR", str(quick_run["cache"]))
     again = exp.figure1(quick=True, progress=False, device="cpu")
-    assert again["cached"] is True
+    assert again.cached is True
     first = quick_run["result"]
-    assert again["config_hash"] == first["config_hash"]
-    assert again["methods"]["pca"]["quant"] == first["methods"]["pca"]["quant"]
+    assert again.config_hash == first.config_hash
+    assert again.to_dict()["rate_distortion"] == first.to_dict()["rate_distortion"]
     loaded = exp.load_figure1(quick=True)
-    assert loaded is not None and loaded["config_hash"] == first["config_hash"]
+    assert loaded is not None and loaded.config_hash == first.config_hash and loaded.cached
 
 
 def test_report_from_the_quick_run(quick_run, tmp_path):
@@ -102,45 +103,113 @@ def test_report_from_the_quick_run(quick_run, tmp_path):
     path = rp.write_report(r, tmp_path / "reproduction.md")
     text = path.read_text()
     assert "do not edit by hand" in text
-    for name in r["method_order"]:
-        assert r["methods"][name]["label"] in text
+    for m in r.methods:
+        assert m.label in text
     assert "## Panel C" in text and "## Panel A" in text and "## Sigma" in text
     assert text.count("| SESM alpha_s=") >= 10
     for key in pp.CONCLUSIONS:
         assert pp.CONCLUSIONS[key] in text
 
 
-def test_bad_arguments():
+def test_bad_arguments(tmp_path, capsys):
     with pytest.raises(TypeError, match="protocol"):
         exp.figure1_config(protocol="logistic")
     with pytest.raises(SystemExit):
-        exp.main_figure1(["--quick"])  # --out is required
+        reproduce.main(["--quick"])  # --out is required
     with pytest.raises(TypeError, match="result must be"):
         rp.write_report({"x": 1}, "nowhere.md")
+
+
+def test_cli_checks_out_and_device_before_any_computation(tmp_path, capsys, monkeypatch):
+    def no_run(*a, **k):
+        raise AssertionError("the command computed something before refusing its arguments")
+
+    monkeypatch.setattr(exp, "figure1", no_run)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    assert reproduce.main(["--out", str(blocker / "out"), "--quick"]) == 2
+    err = capsys.readouterr().err
+    assert "--out" in err and "cannot be written" in err and len(err.strip().splitlines()) == 1
+    assert reproduce.main(["--out", str(tmp_path / "o"), "--report", str(blocker / "r.md"), "--quick"]) == 2
+    assert "--report" in capsys.readouterr().err
+    assert reproduce.main(["--out", str(tmp_path / "o"), "--device", "tpu", "--quick"]) == 2
+    assert "unknown device" in capsys.readouterr().err
+    if not torch.cuda.is_available():
+        assert reproduce.main(["--out", str(tmp_path / "o"), "--device", "cuda", "--quick"]) == 2
+        err = capsys.readouterr().err
+        assert "no CUDA device" in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_cuda_request_without_cuda_exits_2_through_the_module(tmp_path):
+    import subprocess
+    import sys
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    r = subprocess.run([sys.executable, "-m", "sesmlib", "reproduce", "figure1", "--out", str(tmp_path / "o"),
+                        "--device", "cuda", "--quick"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "CUDA" in r.stderr
+
+
+def test_typed_result_refuses_other_layouts():
+    with pytest.raises(ValueError, match="layout"):
+        Figure1Result.from_dict({"schema": "sesmlib-figure1-v1"})
+    data = _paper_data()
+    data["classifier"] = [row for row in data["classifier"] if row["method"] != "rbm"]
+    with pytest.raises(KeyError, match="rbm"):
+        Figure1Result.from_dict(data)
+    r = Figure1Result.from_dict(_paper_data())
+    with pytest.raises(KeyError, match="no method"):
+        r.error("svm", 10)
+    with pytest.raises(ValueError, match="sigma"):
+        r.rmse("pca", 5, sigma="var")
+
+
+def test_errors_pool_the_draws_of_every_seed():
+    data = _paper_data()
+    extra = [dict(row, seed=1, test_errors=[e + 2.0 for e in row["test_errors"]],
+                  test_error={"mean": row["test_error"]["mean"] + 2.0, "std": 0.0})
+             for row in data["classifier"] if row["method"] == "rbm"]
+    data["classifier"] += extra
+    r = Figure1Result.from_dict(data)
+    one = r.error("rbm", 10, seed=0).mean
+    assert r.error("rbm", 10, seed=1).mean == pytest.approx(one + 2.0)
+    assert r.error("rbm", 10).mean == pytest.approx(one + 1.0)  # pooled over both seeds
+    assert r.error("raw", 10, seed=1).mean == r.error("raw", 10).mean  # raw pixels have no seed
 
 
 # ----------------------------------------------------------- verdicts on the paper's data
 
 
-def _result_from_paper() -> dict:
-    """A result dict whose 'ours' numbers are the paper's own Figure-1 numbers."""
+def _paper_data() -> dict:
+    """The data of a result whose 'ours' numbers are the paper's own Figure-1 numbers."""
     P = pp.figure1()
     sn = [f"sesm_{a:g}" for a in pp.ALPHAS]
-    methods = {}
-    for k, n in enumerate(sn):
-        methods[n] = {"label": f"SESM alpha_s={pp.ALPHAS[k]:g}", "kind": "sesm", "quant": {
-            Q: {"bits_per_pixel": P["panel_c"]["sesm"][Q]["bits_per_pixel"][k], "rmse": P["panel_c"]["sesm"][Q]["rmse"][k]}
-            for Q in ("5", "256")}}
-    for n in ("rbm", "pca"):
-        methods[n] = {"label": n.upper(), "kind": n, "quant": {Q: dict(P["panel_c"][n][Q]) for Q in ("5", "256")}}
-    methods["raw"] = {"label": "raw pixels", "kind": "raw"}
-    for s in ("10", "100", "1000"):
+    methods = [{"name": n, "label": f"SESM alpha_s={a:g}", "kind": "sesm", "alpha_s": a} for n, a in zip(sn, pp.ALPHAS)]
+    methods += [{"name": n, "label": n.upper(), "kind": n} for n in ("rbm", "pca")]
+    methods.append({"name": "raw", "label": "raw pixels", "kind": "raw"})
+    rates = []
+    for Q in ("5", "256"):
         for k, n in enumerate(sn):
-            methods[n].setdefault("classifier", {})[s] = {"test_error": {"mean": P["panel_a"][s]["sesm"][k], "std": 0.0}}
-        for n in ("rbm", "pca", "raw"):
-            methods[n].setdefault("classifier", {})[s] = {"test_error": {"mean": P["panel_a"][s][n], "std": 0.0}}
-    return {"methods": methods, "method_order": sn + ["rbm", "pca", "raw"], "config": {"sizes": [10, 100, 1000]},
+            c = P["panel_c"]["sesm"][Q]
+            rates.append({"method": n, "seed": 0, "levels": int(Q), "bits_per_pixel": c["bits_per_pixel"][k], "rmse": c["rmse"][k]})
+        for n in ("rbm", "pca"):
+            rates.append({"method": n, "seed": 0 if n == "rbm" else None, "levels": int(Q), **P["panel_c"][n][Q]})
+    classifier = []
+    for s in ("10", "100", "1000"):
+        errors = {n: P["panel_a"][s]["sesm"][k] for k, n in enumerate(sn)}
+        errors.update({n: P["panel_a"][s][n] for n in ("rbm", "pca", "raw")})
+        for n, e in errors.items():
+            classifier.append({"method": n, "seed": None if n in ("pca", "raw") else 0, "protocol": "paper", "size": int(s),
+                               "test_errors": [e], "train_errors": [0.0],
+                               "test_error": {"mean": e, "std": 0.0}, "train_error": {"mean": 0.0, "std": 0.0}})
+    config = {"sizes": [10, 100, 1000], "bins": [5, 256], "protocols": {"paper": {}}, "sesm": {"alphas": list(pp.ALPHAS)}}
+    return {"schema": SCHEMA, "config": config, "methods": methods, "rate_distortion": rates, "classifier": classifier,
             "paper": P, "conclusions_text": dict(pp.CONCLUSIONS), "timings": {}, "models_cached": {"sesm": True}}
+
+
+def _result_from_paper() -> Figure1Result:
+    return Figure1Result.from_dict(_paper_data())
 
 
 def test_the_papers_own_numbers_confirm_its_conclusions():
@@ -153,10 +222,14 @@ def test_the_papers_own_numbers_confirm_its_conclusions():
 
 
 def test_verdicts_turn_false_when_the_numbers_say_otherwise():
-    r = _result_from_paper()
-    r["methods"]["rbm"]["quant"]["5"]["rmse"] = 0.5  # RBM no longer robust to 5 levels
-    r["methods"]["raw"]["classifier"]["1000"]["test_error"]["mean"] = 4.0  # raw pixels beat everything
-    v = {x["key"]: x["confirmed"] for x in rp.verdicts(r)}
+    data = _paper_data()
+    for row in data["rate_distortion"]:
+        if (row["method"], row["levels"]) == ("rbm", 5):
+            row["rmse"] = 0.5  # RBM no longer robust to 5 levels
+    for row in data["classifier"]:
+        if (row["method"], row["size"]) == ("raw", 1000):
+            row["test_error"]["mean"] = 4.0  # raw pixels beat everything
+    v = {x["key"]: x["confirmed"] for x in rp.verdicts(Figure1Result.from_dict(data))}
     assert v["rbm_robust_to_quantisation"] is False
     assert v["features_beat_raw"] is False
     assert v["sesm_best_many_labels"] is False

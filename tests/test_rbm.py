@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from sesmlib._utils import save_model
-from sesmlib.rbm import PAPER_SETTINGS, RBM, AISResult, cd1_update, train_paper_rbm
+from sesmlib.rbm import PAPER_N_HIDDEN, PAPER_SETTINGS, RBM, AISResult, cd1_update, train_paper_rbm
 
 # Stated tolerance for AIS against exact log Z (nats), with the settings used below.
 AIS_TOL = 0.1
@@ -294,15 +294,24 @@ def test_fit_is_reproducible_with_a_seed():
 
 
 def test_paper_settings_are_complete():
-    rbm = RBM(784, PAPER_SETTINGS["n_hidden"], device="cpu")
-    kwargs = {k: v for k, v in PAPER_SETTINGS.items() if k != "n_hidden"}
+    rbm = RBM(784, PAPER_N_HIDDEN, device="cpu")
     X = torch.rand(40, 784)
-    kwargs.update(epochs=1, batch_size=20)
-    rbm.fit(X, progress=False, **kwargs)  # every key is a fit argument
-    assert PAPER_SETTINGS["n_hidden"] == 200 and PAPER_SETTINGS["k"] == 1
+    rbm.fit(X, progress=False, **PAPER_SETTINGS.replace(epochs=1, batch_size=20).as_dict())  # every field is a fit argument
+    rbm.fit(X, PAPER_SETTINGS, epochs=1, batch_size=20, progress=False)  # or the settings themselves
+    assert PAPER_N_HIDDEN == 200 and PAPER_SETTINGS.k == 1
     a, ha = train_paper_rbm(X, device="cpu", progress=False, epochs=2, batch_size=20)
     b, _ = train_paper_rbm(X, device="cpu", progress=False, epochs=2, batch_size=20)
     assert torch.equal(a.W, b.W) and len(ha["epoch"]) == 2 and a.n_hidden == 200
+
+
+@pytest.mark.parametrize(
+    "change, exc, word",
+    [({"epochs": 0}, ValueError, "epochs"), ({"lr": -1.0}, ValueError, "lr"), ({"momentum": 1.0}, ValueError, "momentum"),
+     ({"seed": "0"}, TypeError, "seed"), ({"persistent": 1}, TypeError, "persistent"), ({"learning_rate": 1}, TypeError, "learning_rate")],
+)
+def test_rbm_settings_refuse_bad_values(change, exc, word):
+    with pytest.raises(exc, match=word):
+        PAPER_SETTINGS.replace(**change)
 
 
 # ------------------------------------------------------------------------ AIS

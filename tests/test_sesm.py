@@ -423,15 +423,19 @@ def test_bench_cli_parses_and_measures(capsys):
     assert r["digits_s"] > 0 and r["gflops"] > 0 and 0 < r["roofline"] < 10
 
 
-def test_fit_settings_resolves_defaults_and_refuses_unknown_settings():
-    from sesmlib.sesm import default_lr, default_momentum, fit_settings
+def test_fit_settings_resolve_defaults_and_refuse_unknown_settings():
+    from sesmlib.sesm import FitSettings, default_lr, default_momentum
 
-    online, mini = fit_settings(epochs=2), fit_settings(epochs=2, batch_size=64)
+    online, mini = FitSettings(epochs=2).as_dict(), FitSettings(epochs=2, batch_size=64).as_dict()
     assert online["lr"] == default_lr(1) and online["momentum"] == default_momentum(1)
     assert mini["lr"] == default_lr(64) and mini["momentum"] == default_momentum(64)
-    assert "epochs" not in fit_settings() and "progress" not in online and "callback" not in online
-    assert fit_settings(epochs=2, lr=0.5)["lr"] == 0.5
+    assert "progress" not in online and "callback" not in online
+    assert FitSettings.of(epochs=2, lr=0.5).lr == 0.5
     with pytest.raises(TypeError, match="unknown training setting.*learning_rate"):
-        fit_settings(learning_rate=0.1)
+        FitSettings.of(epochs=1, learning_rate=0.1)
+    with pytest.raises(TypeError, match="epochs"):
+        FitSettings.of(lr=0.1)
     with pytest.raises(ValueError, match="batch_size must be a positive integer"):
-        fit_settings(batch_size=0)
+        FitSettings(epochs=1, batch_size=0)
+    with pytest.raises(ValueError, match="momentum"):
+        FitSettings(epochs=1, momentum=1.0)

@@ -84,34 +84,3 @@ def test_model_file_round_trip_and_errors(tmp_path):
 def test_config_hash_is_order_independent():
     assert U.config_hash({"a": 1, "b": 2}) == U.config_hash({"b": 2, "a": 1})
     assert U.config_hash({"a": 1}) != U.config_hash({"a": 2})
-
-
-class _Toy:
-    def __init__(self, v):
-        self.v = v
-
-    def save(self, path):
-        U.save_model(path, "toy", {}, {"v": torch.tensor([self.v])})
-
-    @classmethod
-    def load(cls, path):
-        return cls(float(U.load_model(path, "toy")[1]["v"]))
-
-
-def test_cached_model_trains_once_then_loads_and_retrains_a_damaged_file():
-    calls = []
-
-    def train():
-        calls.append(1)
-        return _Toy(3.0)
-
-    model, cached = U.cached_model("toy", {"a": 1}, _Toy.load, train)
-    assert (model.v, cached, len(calls)) == (3.0, False, 1)
-    model, cached = U.cached_model("toy", {"a": 1}, _Toy.load, train)
-    assert (model.v, cached, len(calls)) == (3.0, True, 1)
-    U.cached_model("toy", {"a": 2}, _Toy.load, train)  # another configuration: trained
-    assert len(calls) == 2
-    path = U.cache_dir("models") / f"toy-{U.config_hash({'a': 1})}.pt"
-    path.write_bytes(b"not a model")
-    model, cached = U.cached_model("toy", {"a": 1}, _Toy.load, train)
-    assert (cached, len(calls)) == (False, 3) and _Toy.load(path).v == 3.0

@@ -180,9 +180,9 @@ def test_rate_distortion_without_quantisation_loss_matches_the_decoder():
 
     models, X = _tiny_sweep(alphas=(0.2,), n=40)
     m = models[0.2]
-    rd = sp.rate_distortion(m, X, 2**16, sigma="std")  # so fine that quantising changes nothing visible
+    rd = evaluate.rate_distortion(m, X, 2**16)  # so fine that quantising changes nothing visible
     exact = evaluate.rmse(X, m.decode(m.encode(X)), sigma="std")
-    assert rd["rmse"] == pytest.approx(exact, rel=1e-3)
+    assert rd[2**16].rmse_std == pytest.approx(exact, rel=1e-3)
 
 
 def test_sweep_summary_bad_input():
@@ -221,3 +221,58 @@ def test_paper_points_are_the_papers():
         assert [b for b, _ in pts] == FIGURE1["panel_c"]["sesm"][str(q)]["bits_per_pixel"]
         assert [r for _, r in pts] == FIGURE1["panel_c"]["sesm"][str(q)]["rmse"]
     assert sp.PAPER_SESM_RATE_DISTORTION[5][2] == (0.19, 0.224)  # alpha_s = 0.2, 5 levels
+
+
+def _label_boxes(ax):
+    fig = ax.figure
+    fig.canvas.draw()
+    r = fig.canvas.get_renderer()
+    return [(t.get_text(), t.get_window_extent(r)) for t in ax.texts]
+
+
+def test_rate_distortion_labels_do_not_overlap():
+    """Neighbouring points (alpha_s = 0.1 and 0.05 sit close on the paper's curve) get labels
+    that overlap neither each other nor a point, in the picture as drawn."""
+    import matplotlib.pyplot as plt
+
+    pts = sp.PAPER_SESM_RATE_DISTORTION
+    alphas = (1.0, 0.5, 0.2, 0.1, 0.05)
+    s = {a: {"bits_per_pixel": {q: pts[q][k][0] + 0.003 for q in (5, 256)},
+             "rmse": {q: pts[q][k][1] - 0.002 for q in (5, 256)}} for k, a in enumerate(alphas)}
+    models, X = _tiny_sweep()
+    tiny = sp.sweep_summary(models, X, n_show=2)
+    for make, n in ((lambda: sp.plot_rate_distortion(s, highlight=0.1, paper=pts), 10),
+                    (lambda: sp.plot_sweep_model(tiny, 1.0, paper=pts).axes[2], 4)):
+        ax = make()
+        boxes = _label_boxes(ax)
+        assert len(boxes) == n
+        for i in range(len(boxes)):
+            for j in range(i + 1, len(boxes)):
+                assert not boxes[i][1].overlaps(boxes[j][1]), (boxes[i], boxes[j])
+        to_px = ax.transData.transform
+        for x, y in [p for q in (5, 256) for p in pts[q]]:
+            px, py = to_px((x, y))
+            for text, b in boxes:
+                assert not b.contains(px, py), (text, x, y)
+        plt.close(ax.figure)
+
+
+def test_sweep_explorer_slider_runs_from_weak_to_strong_sparsity():
+    models, X = _tiny_sweep(alphas=(1.0, 0.2, 0.05), n=30)
+    box = sp.sweep_explorer(sp.sweep_summary(models, X, n_show=2))
+    slider = box.children[0]
+    values = [v for _, v in slider.options]
+    assert values == sorted(values) and slider.value == 0.2
+
+
+def test_penalty_legend_is_outside_the_axes():
+    import matplotlib.pyplot as plt
+
+    fig = sp.plot_penalties(sp.penalty_curves())
+    fig.canvas.draw()
+    r = fig.canvas.get_renderer()
+    assert fig.legends and not any(ax.get_legend() for ax in fig.axes)
+    legend = fig.legends[0].get_window_extent(r)
+    for ax in fig.axes:
+        assert not legend.overlaps(ax.get_window_extent(r))
+    plt.close(fig)

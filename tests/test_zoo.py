@@ -1,6 +1,7 @@
 """sesmlib.zoo: trained SESMs cached by configuration and shared between notebooks."""
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -22,16 +23,19 @@ def _small_probe(monkeypatch):
 
 def test_config_profiles_and_overrides():
     full, quick = zoo.sesm_config(0.2), zoo.sesm_config(0.2, quick=True)
-    assert (full["n_train"], full["fit"]["epochs"], full["n_code"]) == (20000, 5, 200)
+    assert (full["n_train"], full["fit"]["epochs"], full["model"]["n_code"]) == (20000, 5, 200)
     assert (quick["n_train"], quick["fit"]["epochs"]) == (2000, 1)
-    assert full["gain"] == 7.0 and full["alpha_r"] == 4e-4 and full["fit"]["batch_size"] == 1
+    assert full["model"]["gain"] == 7.0 and full["model"]["alpha_r"] == 4e-4 and full["fit"]["batch_size"] == 1
     c = zoo.sesm_config(0.5, quick=True, n_train=500, epochs=3, batch_size=50)
-    assert (c["n_train"], c["fit"]["epochs"], c["fit"]["batch_size"], c["alpha_s"]) == (500, 3, 50, 0.5)
-    # every setting of SESM.fit is written out, defaults resolved (no None left), so that a
-    # change of a library default changes the cache key
-    assert set(c["fit"]) >= {"epochs", "batch_size", "lr", "lr_decay", "infer_steps", "infer_step_size", "seed"}
+    assert (c["n_train"], c["fit"]["epochs"], c["fit"]["batch_size"], c["model"]["alpha_s"]) == (500, 3, 50, 0.5)
+    # every training setting is written out, defaults resolved (no None left), so that a
+    # change of a library default changes the key
+    assert set(c["fit"]) == {f.name for f in dataclasses.fields(sesm.FitSettings)}
     assert all(v is not None for v in c["fit"].values())
     assert c["fit"]["lr"] == sesm.default_lr(50) and zoo.sesm_config(0.2, lr=0.001)["fit"]["lr"] == 0.001
+    # settings given as a dataclass, or as keywords: the same key
+    s = sesm.FitSettings(epochs=5, batch_size=10, seed=0)
+    assert zoo.sesm_config(0.2, settings=s) == zoo.sesm_config(0.2, batch_size=10)
     # different settings, different keys; same settings, same key
     keys = {config_hash(zoo.sesm_config(a, batch_size=b)) for a in (0.2, 0.5) for b in (1, 10)}
     assert len(keys) == 4 and config_hash(zoo.sesm_config(0.2)) == config_hash(zoo.sesm_config(0.2))
@@ -85,7 +89,8 @@ def test_trained_sesm_trains_once_then_loads(mnist_dir):
 def test_corrupt_cache_entry_is_retrained(mnist_dir):
     run = zoo.trained_sesm(0.2, progress=False, device="cpu", **TINY)
     run.path.write_bytes(b"not a model")
-    again = zoo.trained_sesm(0.2, progress=False, device="cpu", **TINY)
+    with pytest.warns(UserWarning, match="damaged"):
+        again = zoo.trained_sesm(0.2, progress=False, device="cpu", **TINY)
     assert not again.cached
     torch.testing.assert_close(again.model.W, run.model.W)  # same seed, same model
     assert zoo.trained_sesm(0.2, progress=False, device="cpu", **TINY).cached
@@ -104,7 +109,7 @@ def test_sweep_shares_the_cache_with_single_models(mnist_dir):
     # more sparsity, fewer active units
     assert runs[1.0].history["active"][-1] < runs[0.05].history["active"][-1]
     assert all(r.cached for r in zoo.trained_sweep((1.0, 0.2, 0.05), progress=False, device="cpu", **TINY).values())
-    assert len(list(cache_dir("models").glob("sesm-*.pt"))) == 3
+    assert len(list(cache_dir("store").glob("sesm-*.pt"))) == 3
 
 
 def test_sweep_bad_alphas():
@@ -114,3 +119,13 @@ def test_sweep_bad_alphas():
         zoo.trained_sweep((0.2, 0.2), progress=False)
     with pytest.raises(ValueError, match="alphas"):
         zoo.trained_sweep((0.2, -1.0), progress=False)
+
+
+def test_rbm_and_pca_are_stored_once(mnist_dir):
+    rbm = zoo.trained_rbm(n_train=200, epochs=1, progress=False, device="cpu")
+    assert not rbm.cached and rbm.model.n_hidden == 200 and rbm.config["fit"]["epochs"] == 1
+    again = zoo.trained_rbm(n_train=200, epochs=1, progress=False, device="cpu")
+    assert again.cached and torch.equal(again.model.W, rbm.model.W)
+    assert zoo.rbm_config(quick=True)["fit"]["epochs"] == 1 and zoo.rbm_config()["fit"]["epochs"] == 25
+    pca = zoo.trained_pca(n_train=300, n_components=5, device="cpu")
+    assert not pca.cached and zoo.trained_pca(n_train=300, n_components=5, device="cpu").cached

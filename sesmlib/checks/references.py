@@ -161,3 +161,52 @@ def sesm_grad_biases(Y, Z, W, b_enc, b_dec, gain, alpha_e) -> tuple[torch.Tensor
     R = Z - (Y @ W + b_enc)  # (B, M)
     D = s @ W.T + b_dec - Y  # (B, N)
     return -2 * alpha_e * R.mean(0), 2 * D.mean(0)
+
+
+# ------------------------------------------------------ notebook 06: panel C and the probe
+
+
+def pareto_front(bits: torch.Tensor, rmse: torch.Tensor) -> torch.Tensor:
+    """The points of panel C that no other point beats: (P,) bool.
+
+    Point j beats point i when it costs no more bits and has no higher RMSE, and is
+    strictly better on at least one of the two (Pareto dominance); identical points do
+    not beat each other. ``bits`` and ``rmse`` are (P,) tensors, one entry per point.
+
+    Examples
+    --------
+    >>> pareto_front(torch.tensor([0.1, 0.3, 0.5]), torch.tensor([0.3, 0.35, 0.1]))
+    tensor([ True, False,  True])
+    """
+    no_worse = (bits[None, :] <= bits[:, None]) & (rmse[None, :] <= rmse[:, None])  # (P, P): j no worse than i
+    better = (bits[None, :] < bits[:, None]) | (rmse[None, :] < rmse[:, None])  # (P, P): j strictly better somewhere
+    return ~(no_worse & better).any(dim=1)
+
+
+def probe_loss_grads(X: torch.Tensor, y: torch.Tensor, W: torch.Tensor, b: torch.Tensor,
+                     ridge: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Multinomial logistic regression (the linear probe): the loss and its gradients.
+
+    For features X (B, D), integer labels y (B,) in 0..K-1, weights W (D, K), biases b (K,)::
+
+        A = X W + b                         (B, K) the scores
+        P = softmax(A)  (row by row)        (B, K) the predicted class probabilities
+        L = - (1/B) sum_n log P[n, y_n] + (ridge / 2) ||W||^2
+        dL/dW = X^T (P - T) / B + ridge W,   dL/db = mean over the batch of (P - T)
+
+    with T the one-hot targets. ``log_softmax`` keeps the loss finite for large scores.
+    Returns ``(L, dL/dW, dL/db)``: a 0-dim tensor, (D, K), (K,).
+
+    Examples
+    --------
+    >>> L, dW, db = probe_loss_grads(torch.zeros(2, 3), torch.tensor([0, 1]), torch.zeros(3, 2), torch.zeros(2), 0.0)
+    >>> round(float(L), 4), db                      # P = 1/2 everywhere: log 2, and P - T averages to 0
+    (0.6931, tensor([0., 0.]))
+    """
+    A = X @ W + b  # (B, K)
+    log_p = torch.log_softmax(A, dim=1)  # (B, K)
+    T = F.one_hot(y.long(), W.shape[1]).to(X.dtype)  # (B, K)
+    B = X.shape[0]
+    loss = -(T * log_p).sum() / B + 0.5 * ridge * (W * W).sum()
+    G = log_p.exp() - T  # (B, K): P - T
+    return loss, X.T @ G / B + ridge * W, G.mean(0)

@@ -183,6 +183,7 @@ def _stub_code(text: str, where: str) -> str:
         if _END.match(line):
             if block is None:
                 raise AuthoringError(f"{where}, line {n}: '### END SOLUTION' without '### BEGIN SOLUTION'")
+            _lint_hint(block, where)
             hint = " ".join(h for h in block["hints"] if h) or DEFAULT_HINT
             message = "Exercise: " + hint
             literal = '"' + message.replace("\\", "\\\\").replace('"', '\\"') + '"'

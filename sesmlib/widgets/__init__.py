@@ -11,4 +11,10 @@ functions that return tensors and numbers and are unit-tested without any widget
 
 Import the submodule you need (``from sesmlib.widgets import energy``); ipywidgets and
 matplotlib are imported only when a widget or picture is made.
+
+Examples
+--------
+>>> from sesmlib.widgets import sparsity
+>>> sorted(sparsity.PENALTIES)
+['h', 'l1_logistic', 'l1_z', 'log_z2']
 """

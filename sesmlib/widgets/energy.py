@@ -108,7 +108,7 @@ def plot_beta_panels(panels: Mapping[str, Any], Y: torch.Tensor | None = None, a
     axes[2].plot(xs, panels["F_inf"][mid].cpu().numpy(), "k--", label=r"$F_\infty$ = min$_z$ E")
     axes[2].plot(xs, panels["F"][mid].cpu().numpy(), label=rf"$F_\beta$, beta = {b:.3g}")
     axes[2].set(xlabel="Y1 (on the line Y2 = 0)", ylabel="free energy", title="a slice through the middle")
-    axes[2].legend(fontsize=8)
+    axes[2].legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, frameon=False)  # off the curves
     for ax in axes[:2]:
         ax.set(xlabel="Y1", ylabel="Y2")
     return fig
@@ -406,5 +406,5 @@ def plot_rescaling(curves: Mapping[str, Any], ax=None):
     ax.axvline(1.0, color="0.7", lw=0.8)
     ax.set_xscale("log")
     ax.set(xlabel="scale s of the filters", ylabel="mean loss (eq. 8)", title="the loss along the rescaling direction")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False)  # below the axes, off the curves
     return ax

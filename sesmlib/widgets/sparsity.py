@@ -20,10 +20,11 @@ NIPS 2007, Sections 2-4.
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import torch
 
+from .. import evaluate
 from .._utils import check_nonnegative, check_positive_int
 from ..paper import FIGURE1 as _FIGURE1
 
@@ -33,10 +34,10 @@ __all__ = [
     "plot_penalties",
     "penalty_explorer",
     "code_histogram",
-    "rate_distortion",
     "sweep_summary",
     "plot_sweep_model",
     "plot_rate_distortion",
+    "place_labels",
     "sweep_explorer",
     "PAPER_SESM_RATE_DISTORTION",
 ]
@@ -170,8 +171,8 @@ def penalty_curves(
 def plot_penalties(curves: Mapping[str, Any], axes=None):
     """Draw the values (left) and gradients (right) returned by :func:`penalty_curves`.
 
-    SESM's penalty is drawn thick; the logistic l(z) itself is drawn thin and grey on
-    the left (scaled by alpha_s) to show where it saturates.
+    SESM's penalty is drawn thick; one legend for both panels sits below them, off the
+    curves.
 
     Returns the matplotlib Figure.
 
@@ -183,7 +184,7 @@ def plot_penalties(curves: Mapping[str, Any], axes=None):
     import matplotlib.pyplot as plt
 
     if axes is None:
-        fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), constrained_layout=True)
+        fig, axes = plt.subplots(1, 2, figsize=(10, 4.0), layout="constrained")
     else:
         fig = axes[0].figure
     z = curves["z"].numpy()
@@ -199,7 +200,10 @@ def plot_penalties(curves: Mapping[str, Any], axes=None):
         ax.axvline(0, color="0.8", lw=0.8)
     lim = max(1e-12, max(float(v.max()) for v in curves["value"].values()))
     axes[0].set_ylim(-0.05 * lim, 1.05 * lim)
-    axes[0].legend(fontsize=8, loc="upper left")
+    handles, labels = axes[0].get_legend_handles_labels()  # one legend for both panels, below them
+    constrained = type(fig.get_layout_engine()).__name__ == "ConstrainedLayoutEngine"
+    fig.legend(handles, labels, fontsize=8, ncol=len(labels), frameon=False,
+               **({"loc": "outside lower center"} if constrained else {"loc": "upper center", "bbox_to_anchor": (0.5, 0.0)}))
     return fig
 
 
@@ -281,38 +285,6 @@ def code_histogram(codes: torch.Tensor, *, n_bins: int = 20) -> tuple[torch.Tens
     return torch.linspace(0.0, 1.0, n_bins + 1, dtype=torch.float64), counts / c.numel()
 
 
-def rate_distortion(model, X: torch.Tensor, n_bins: int, *, sigma: str | float = "paper") -> dict[str, float]:
-    """One point of the paper's Fig. 1-C for a SESM: the entropy of its quantised test
-    codes and the RMSE of the digits reconstructed from them (Section 4.1).
-
-    The feed-forward code ``l(f_enc(Y))`` is quantised uniformly into ``n_bins`` levels
-    over [0, 1] (:func:`sesmlib.evaluate.quantize`); the decoder gets the quantised values,
-    ``Y_hat = W c_q + b_dec`` (the decoder after its logistic, since c_q is already a code
-    value in [0, 1]); the entropy is :func:`sesmlib.evaluate.bits_per_pixel` and the error
-    :func:`sesmlib.evaluate.rmse` with the normaliser ``sigma``.
-
-    Returns
-    -------
-    dict with "bits_per_pixel" and "rmse" (floats).
-
-    Examples
-    --------
-    >>> from sesmlib.sesm import SESM
-    >>> rd = rate_distortion(SESM(784, 8, seed=0, device="cpu"), torch.rand(20, 784), 5)
-    >>> sorted(rd)
-    ['bits_per_pixel', 'rmse']
-    """
-    from .. import evaluate
-
-    with torch.no_grad():
-        q = evaluate.quantize(model.code(X), n_bins)  # index, value: (P, M)
-        Y_hat = q.value @ model.W.T + model.b_dec  # (P, N), the decoder on the quantised code
-    return {
-        "bits_per_pixel": evaluate.bits_per_pixel(q.index, n_bins, X.shape[1]),
-        "rmse": evaluate.rmse(X, Y_hat, sigma=sigma),
-    }
-
-
 def sweep_summary(
     models: Mapping[float, Any],
     X: torch.Tensor,
@@ -349,7 +321,7 @@ def sweep_summary(
         "originals", "reconstructions": (n_show, N) on the CPU, reconstructions
         f_dec(f_enc(Y)) clamped to [0, 1] for display;
         "bits_per_pixel", "rmse": dicts Q -> float, from the quantised code
-        (:func:`rate_distortion`).
+        (:func:`sesmlib.evaluate.rate_distortion`).
 
     Examples
     --------
@@ -371,8 +343,8 @@ def sweep_summary(
             codes = model.code(Xm)  # (P, M) in (0, 1)
             on = (codes > threshold).to(torch.float64)  # (P, M)
             Y = Xm[:n_show]
-            recon = model.decode(model.encode(Y)).clamp(0, 1)  # (n_show, N)
-        rd = {q: rate_distortion(model, Xm, q) for q in bins}
+            recon = model.reconstruct(Y).clamp(0, 1)  # (n_show, N)
+        rd = evaluate.rate_distortion(model, Xm, bins, (0.0, 1.0), codes=codes)  # Q -> RatePoint
         out[float(alpha)] = {
             "hist": code_histogram(codes, n_bins=hist_bins),
             "active": float(on.mean()),
@@ -380,8 +352,8 @@ def sweep_summary(
             "filters": model.W.detach().cpu(),
             "originals": Y.detach().cpu(),
             "reconstructions": recon.detach().cpu(),
-            "bits_per_pixel": {q: float(rd[q]["bits_per_pixel"]) for q in bins},
-            "rmse": {q: float(rd[q]["rmse"]) for q in bins},
+            "bits_per_pixel": {q: rd[q].bits_per_pixel for q in bins},
+            "rmse": {q: rd[q].rmse for q in bins},
         }
     return out
 
@@ -390,9 +362,13 @@ def sweep_summary(
 
 
 def plot_rate_distortion(summary: Mapping[float, Mapping[str, Any]], *, highlight: float | None = None, paper: Mapping | None = None, ax=None):
-    """RMSE against bits per pixel, one curve per quantisation level Q, one point per
-    alpha_s (the paper's Fig. 1-C for SESM); ``highlight`` circles one alpha_s, and
-    ``paper`` ({Q: [(bits, rmse), ...]}) draws the paper's points beside ours.
+    """RMSE against bits per pixel, one curve per number of quantisation levels Q, one
+    point per alpha_s (the paper's Fig. 1-C for SESM); ``highlight`` circles one alpha_s,
+    and ``paper`` ({Q: [(bits, rmse), ...]}) draws the paper's points beside ours.
+
+    Each of our points is labelled with its alpha_s, the labels placed so that they
+    overlap neither each other nor a point (:func:`place_labels`); the legend sits below
+    the axes, off the data.
 
     Returns the Axes.
 
@@ -401,28 +377,105 @@ def plot_rate_distortion(summary: Mapping[float, Mapping[str, Any]], *, highligh
     >>> import matplotlib; matplotlib.use("Agg")
     >>> s = {1.0: {"bits_per_pixel": {5: 0.1}, "rmse": {5: 0.3}}, 0.2: {"bits_per_pixel": {5: 0.2}, "rmse": {5: 0.2}}}
     >>> ax = plot_rate_distortion(s, highlight=0.2)
+    >>> sorted(t.get_text() for t in ax.texts)
+    ['0.2', '1']
     """
     import matplotlib.pyplot as plt
 
     if ax is None:
-        _, ax = plt.subplots(figsize=(5, 4))
+        _, ax = plt.subplots(figsize=(5.5, 4.6), layout="constrained")
     alphas = sorted(summary, reverse=True)
     levels = sorted({q for a in alphas for q in summary[a]["rmse"]})
+    points, labels, colors, circles = [], [], [], []
     for i, q in enumerate(levels):
         xs = [summary[a]["bits_per_pixel"][q] for a in alphas]
         ys = [summary[a]["rmse"][q] for a in alphas]
-        ax.plot(xs, ys, "o-", color=f"C{i}", label=f"ours, {q} bins")
-        for a, x_, y_ in zip(alphas, xs, ys):
-            ax.annotate(f"{a:g}", (x_, y_), textcoords="offset points", xytext=(4, 4), fontsize=7, color=f"C{i}")
+        ax.plot(xs, ys, "o-", color=f"C{i}", label=f"ours, {q} levels")
+        points += list(zip(xs, ys))
+        labels += [f"{a:g}" for a in alphas]
+        colors += [f"C{i}"] * len(alphas)
         if highlight is not None and highlight in summary:
-            ax.plot(summary[highlight]["bits_per_pixel"][q], summary[highlight]["rmse"][q], "o", ms=14,
-                    mfc="none", mec="k", mew=2)
+            hx, hy = summary[highlight]["bits_per_pixel"][q], summary[highlight]["rmse"][q]
+            ax.plot(hx, hy, "o", ms=14, mfc="none", mec="k", mew=2)
+            circles.append((hx, hy, 8.0))
         if paper and q in paper:
             px, py = zip(*paper[q])
-            ax.plot(px, py, "x--", color=f"C{i}", alpha=0.6, label=f"paper, {q} bins")
-    ax.set(xlabel="entropy (bits per pixel)", ylabel="RMSE (the paper's normalisation)", title="RMSE vs entropy (labels: alpha_s)")
-    ax.legend(fontsize=8)
+            ax.plot(px, py, "x--", color=f"C{i}", alpha=0.6, label=f"paper, {q} levels")
+            points += list(zip(px, py))  # kept clear of labels too
+            labels += [None] * len(px)
+            colors += [None] * len(px)
+    ax.set(xlabel="entropy (bits per pixel)", ylabel="RMSE (sigma = sqrt of the pixel std)",
+           title="RMSE vs entropy (labels: alpha_s)")
+    ax.margins(0.12)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, frameon=False)
+    place_labels(ax, points, labels, colors=colors, fontsize=7, keep_clear=circles)
     return ax
+
+
+def place_labels(ax, points, labels, *, colors=None, fontsize: float = 7, gap: float = 3.0,
+                 keep_clear: Sequence[tuple[float, float, float]] = ()) -> list:
+    """Write ``labels[k]`` next to ``points[k]`` (data coordinates) so that no two labels
+    overlap and no label covers a point; a None label is not written but its point is
+    kept clear, and so is every circle ``(x, y, radius in points)`` of ``keep_clear``
+    (a large marker drawn around a point).
+
+    Greedy: for each label, the first of 16 positions around its point (near ones first)
+    whose box, in display pixels, meets no box already placed and no marker. The figure
+    is laid out first and the axes' limits fixed, so that the labels are placed for the
+    picture as it will be drawn: call this last, once everything else is on the figure.
+    Returns the Text objects.
+
+    Examples
+    --------
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> fig, ax = plt.subplots()
+    >>> _ = ax.plot([0, 0.01, 1], [0, 0.01, 1], "o")
+    >>> texts = place_labels(ax, [(0, 0), (0.01, 0.01), (1, 1)], ["0.1", "0.05", "1"])
+    >>> boxes = [t.get_window_extent() for t in texts]
+    >>> bool(boxes[0].overlaps(boxes[1]))
+    False
+    """
+    from matplotlib.transforms import Bbox
+
+    fig = ax.figure
+    fig.canvas.draw()  # autoscaling and the layout engine settle where everything goes
+    ax.set_xlim(ax.get_xlim())  # freeze the limits the labels are placed for
+    ax.set_ylim(ax.get_ylim())
+    renderer = fig.canvas.get_renderer()
+    to_px = ax.transData.transform
+    r = 4.0 * fig.dpi / 72.0  # half a marker, in pixels
+    placed = [Bbox.from_bounds(x - r, y - r, 2 * r, 2 * r) for x, y in (to_px(p) for p in points)]
+    for x0, y0, radius in keep_clear:
+        x, y = to_px((x0, y0))
+        rr = radius * fig.dpi / 72.0
+        placed.append(Bbox.from_bounds(x - rr, y - rr, 2 * rr, 2 * rr))
+    directions = [(1, 1), (1, -1), (-1, 1), (-1, -1), (1, 0), (-1, 0), (0, 1), (0, -1)]
+    offsets = [(d * dx, d * dy) for d in (gap, 3 * gap) for dx, dy in directions]
+    texts = []
+    for k, (p, label) in enumerate(zip(points, labels)):
+        if label is None:
+            continue
+        color = colors[k] if colors else None
+        best = None
+        for dx, dy in offsets:
+            ha = "left" if dx > 0 else "right" if dx < 0 else "center"
+            va = "bottom" if dy > 0 else "top" if dy < 0 else "center"
+            t = ax.annotate(label, p, textcoords="offset points", xytext=(dx, dy), ha=ha, va=va,
+                            fontsize=fontsize, color=color)
+            box = t.get_window_extent(renderer).expanded(1.08, 1.15)
+            if not any(box.overlaps(b) for b in placed):
+                best = (t, box)
+                break
+            t.remove()
+        if best is None:  # nowhere free: the nearest position, drawn anyway
+            dx, dy = offsets[0]
+            t = ax.annotate(label, p, textcoords="offset points", xytext=(dx, dy), ha="left", va="bottom",
+                            fontsize=fontsize, color=color)
+            best = (t, t.get_window_extent(renderer))
+        placed.append(best[1])
+        texts.append(best[0])
+    return texts
 
 
 def plot_sweep_model(summary: Mapping[float, Mapping[str, Any]], alpha_s: float, *, paper: Mapping | None = None, n_filters: int = 60):
@@ -444,7 +497,7 @@ def plot_sweep_model(summary: Mapping[float, Mapping[str, Any]], alpha_s: float,
     if alpha_s not in summary:
         raise ValueError(f"alpha_s={alpha_s} is not in the sweep; choose from {sorted(summary)}")
     s = summary[alpha_s]
-    fig = plt.figure(figsize=(13, 7), constrained_layout=True)
+    fig = plt.figure(figsize=(13, 7.6), layout="constrained")
     gs = fig.add_gridspec(2, 3, height_ratios=[1, 1])
     ax_h, ax_u, ax_rd = fig.add_subplot(gs[0, 0]), fig.add_subplot(gs[0, 1]), fig.add_subplot(gs[0, 2])
     ax_f, ax_r = fig.add_subplot(gs[1, :2]), fig.add_subplot(gs[1, 2])
@@ -456,12 +509,9 @@ def plot_sweep_model(summary: Mapping[float, Mapping[str, Any]], alpha_s: float,
 
     act = torch.sort(s["unit_activity"], descending=True).values
     ax_u.plot(act.numpy())
-    ax_u.axhline(s["active"], color="k", ls="--", lw=0.8, label=f"mean: {s['active']:.3f} of the units per digit")
+    ax_u.axhline(s["active"], color="k", ls="--", lw=0.8)
     ax_u.set(xlabel="code unit (sorted)", ylabel="fraction of digits where active", ylim=(0, 1),
-             title="how often each unit is on (l(z) > 0.5)")
-    ax_u.legend(fontsize=8)
-
-    plot_rate_distortion(summary, highlight=alpha_s, paper=paper, ax=ax_rd)
+             title=f"how often each unit is on (l(z) > 0.5)\ndashed: the mean, {s['active']:.3f}")
 
     order = torch.argsort(s["unit_activity"], descending=True)[:n_filters]  # the most used units
     W = s["filters"][:, order]
@@ -475,6 +525,7 @@ def plot_sweep_model(summary: Mapping[float, Mapping[str, Any]], alpha_s: float,
     ax_r.imshow(image_grid(rows, ncols=half), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
     ax_r.set_axis_off()
     ax_r.set_title("test digits, each above its reconstruction")
+    plot_rate_distortion(summary, highlight=alpha_s, paper=paper, ax=ax_rd)  # last: its labels need the final layout
     return fig
 
 
@@ -483,6 +534,9 @@ def plot_sweep_model(summary: Mapping[float, Mapping[str, Any]], alpha_s: float,
 
 def sweep_explorer(summary: Mapping[float, Mapping[str, Any]], *, paper: Mapping | None = None, value: float | None = None):
     """A widget: pick alpha_s from the sweep and see :func:`plot_sweep_model` for it.
+
+    The slider runs from the smallest alpha_s (left) to the largest (right), so moving it
+    right means more sparsity.
 
     What to look for: as alpha_s grows, the histogram piles up at l(z) = 0, fewer units are
     active per digit and more are never used, each active unit's filter draws a larger
@@ -506,11 +560,11 @@ def sweep_explorer(summary: Mapping[float, Mapping[str, Any]], *, paper: Mapping
 
     if not summary:
         raise ValueError("summary must hold at least one model")
-    options = sorted(summary, reverse=True)
+    options = sorted(summary)  # left to right: from the weakest sparsity weight to the strongest
     if value is None:
         value = 0.2 if 0.2 in summary else options[0]
     pick = W.SelectionSlider(options=[(f"{a:g}", a) for a in options], value=value, description="alpha_s",
-                             continuous_update=False)
+                             continuous_update=False, layout=W.Layout(width="420px"))
     out = W.Output()
 
     def redraw(*_):

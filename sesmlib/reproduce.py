@@ -1,0 +1,112 @@
+"""The command line of the paper's experiments::
+
+    python -m sesmlib reproduce figure1 --out DIR [--device D] [--quick] [--search] [--report PATH]
+
+It checks everything the user typed before any computation (the output folder and the
+report's folder can be written, the device exists), then runs
+:func:`sesmlib.experiments.figure1`, writes ``figure1.json`` and the panels
+(:func:`sesmlib.experiments.write_outputs`), optionally the report
+(:func:`sesmlib.report.write_report`), and prints a summary table. A bad argument is one
+line on stderr and exit status 2, never a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import sys
+import time
+from pathlib import Path
+
+__all__ = ["main", "summary"]
+
+
+class _UsageError(Exception):
+    """An argument the command cannot use; its message is printed as is."""
+
+
+def _writable_folder(path: Path, what: str) -> Path:
+    """Create ``path`` (a folder) if needed and check that a file can be written in it."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".probe-{secrets.token_hex(6)}"
+        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        probe.unlink()
+    except OSError as exc:
+        raise _UsageError(f"{what} {path} cannot be written ({exc.strerror or exc}); choose another folder") from None
+    return path
+
+
+def _device(name: str):
+    from ._device import device
+
+    try:
+        return device(name)
+    except (RuntimeError, ValueError, TypeError) as exc:
+        why = str(exc).removeprefix("device: ").replace("device='auto' or 'cpu'", "--device auto or cpu")
+        raise _UsageError(f"--device {name}: {why}") from None
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m sesmlib reproduce figure1",
+                                description="Reproduce Figure 1 of Ranzato, Boureau & LeCun (NIPS 2007).")
+    p.add_argument("--out", required=True, help="folder for figure1.json and the panels (PNG, SVG)")
+    p.add_argument("--device", default="auto", help="auto (cuda when present), cpu or cuda")
+    p.add_argument("--quick", action="store_true", help="small profile (2000 digits, 1 epoch) for tests")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--no-cache", action="store_true", help="recompute even when a stored result exists")
+    p.add_argument("--search", action="store_true",
+                   help="also run the classifier-protocol search on raw pixels and PCA (for the report)")
+    p.add_argument("--report", default=None, help="also write the markdown report to this path")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m sesmlib reproduce figure1 --out DIR [--device D] [--quick]``; returns
+    the exit status (2 for an argument it cannot use, with one line on stderr)."""
+    args = _parser().parse_args(argv)
+    try:
+        dev = _device(args.device)
+        out = _writable_folder(Path(args.out), "--out")
+        if args.report:
+            _writable_folder(Path(args.report).resolve().parent, "the folder of --report")
+    except _UsageError as exc:
+        print(f"sesmlib reproduce figure1: {exc}", file=sys.stderr)
+        return 2
+    import matplotlib
+
+    if "matplotlib.pyplot" not in sys.modules:
+        matplotlib.use("Agg")  # files only: no display needed
+    from .experiments import figure1, write_outputs
+
+    t0 = time.perf_counter()
+    result = figure1(device=dev, quick=args.quick, progress=not args.no_progress, use_cache=not args.no_cache,
+                     search=args.search)
+    write_outputs(result, out)
+    if args.report:
+        from .report import write_report
+
+        write_report(result, args.report)
+    print(summary(result))
+    print(f"wrote {out / 'figure1.json'} and figure1_{{a,b,c}}.{{png,svg}} "
+          f"({'stored result' if result.cached else 'computed'}, {time.perf_counter() - t0:.1f} s)")
+    return 0
+
+
+def summary(result) -> str:
+    """A plain-text table of a :class:`sesmlib.results.Figure1Result`: bits per pixel and
+    RMSE at 5 and 256 levels, test error per size.
+
+    Examples
+    --------
+    >>> from sesmlib.results import Figure1Result, example_data
+    >>> print(summary(Figure1Result.from_dict(example_data())).splitlines()[-1])
+    raw pixels                                             10: 30.00+-0.00
+    """
+    lines = [f"{'method':<18} {'bpp@5':>7} {'RMSE@5':>7} {'bpp@256':>8} {'RMSE@256':>9}  test error % per size"]
+    for m in result.methods:
+        cols = (f"{result.bits(m, 5):7.3f} {result.rmse(m, 5):7.3f} {result.bits(m, 256):8.3f} "
+                f"{result.rmse(m, 256):9.3f}") if result.has_code(m) else " " * 34
+        errs = "  ".join(f"{s}: {result.error(m, s).mean:.2f}+-{result.error(m, s).std:.2f}" for s in result.sizes)
+        lines.append(f"{m.label:<18} {cols}  {errs}")
+    return "\n".join(lines)
