@@ -1,7 +1,7 @@
 """Command line: ``python -m sesmlib COMMAND ...`` (also installed as ``sesmlib``).
 
     python -m sesmlib data [--root DIR] [--no-download]    where the MNIST files are; verify; fetch
-    python -m sesmlib bench sesm|rbm [options]              speed benchmarks
+    python -m sesmlib bench sesm|rbm|probe [options]        speed benchmarks; the probe against scikit-learn
     python -m sesmlib reproduce figure1 --out DIR [--quick] the paper's Figure 1
     python -m sesmlib course build [--check]                notebooks/ from solutions/
     python -m sesmlib course execute [NAMES]                refresh the checked outputs of solutions/
@@ -20,6 +20,7 @@ _COMMANDS = {
     "data": ("sesmlib.data", "main"),
     "bench sesm": ("sesmlib.bench.sesm", "main"),
     "bench rbm": ("sesmlib.bench.rbm", "main"),
+    "bench probe": ("sesmlib.bench.probe", "main"),
     "reproduce figure1": ("sesmlib.reproduce", "main"),
     "course build": ("sesmlib.course", "main"),
     "course execute": ("sesmlib.course", "main"),

@@ -112,9 +112,16 @@ class SESMKernel:
       (W, b_enc). Same function, better-conditioned steps (the curvature along the mean
       digit, ~2 ||mu||^2, disappears). ``sync()`` writes ``b_enc = c - W^T mu`` back.
     - ``momentum`` beta: ``v <- beta v + grad``, ``theta <- theta - lr v``.
+
+    ``energy_scale`` c is the factor in front of the energy's quadratic terms (1: eq. 7 as
+    printed; 1/2: the half convention). The kernel computes in eq. 7's units: a loss
+    ``c E + alpha_s h + alpha_r |W|_1`` is ``c`` times eq. 8 with ``alpha_s / c`` and
+    ``alpha_r / c``, so its steps of ``lr`` and ``step_size`` are eq. 8's steps of
+    ``c lr`` and ``c step_size`` (exact in floating point for c = 1/2).
     """
 
-    def __init__(self, W, b_enc, b_dec, alphas, *, gain, alpha_e, alpha_r, steps, step_size, mu=None, momentum=0.0):
+    def __init__(self, W, b_enc, b_dec, alphas, *, gain, alpha_e, alpha_r, steps, step_size, mu=None, momentum=0.0,
+                 energy_scale=1.0):
         self.W, self.b_enc, self.b_dec = W, b_enc, b_dec  # (N,K,M) (K,M) (K,1,N)
         self.N, self.K, self.M = W.shape
         self._W2 = W.view(self.N, self.K * self.M)  # (N, K*M): the encoder of all K models
@@ -124,9 +131,10 @@ class SESMKernel:
         # the encoder bias the steps act on: c = b_enc + W^T mu (its own tensor), or b_enc itself
         self.c = b_enc + torch.einsum("n,nkm->km", mu, W) if mu is not None else b_enc  # (K, M)
         self._c2 = self.c.view(self.K * self.M)  # (K*M,)
-        self.alpha_s = torch.as_tensor(alphas, dtype=W.dtype, device=W.device).view(1, -1, 1)  # (1,K,1)
-        self.gain, self.alpha_e, self.alpha_r = float(gain), float(alpha_e), float(alpha_r)
-        self.steps, self.step_size = int(steps), float(step_size)
+        self.energy_scale = c = float(energy_scale)
+        self.alpha_s = torch.as_tensor([a / c for a in alphas], dtype=W.dtype, device=W.device).view(1, -1, 1)  # (1,K,1)
+        self.gain, self.alpha_e, self.alpha_r = float(gain), float(alpha_e), float(alpha_r) / c
+        self.steps, self.step_size = int(steps), float(step_size) * c
         self.momentum = float(momentum)
         self.vel = [torch.zeros_like(t) for t in (W, self.c, b_dec)] if self.momentum else None
         # what the W step accumulates into, as the two views its products need
@@ -207,6 +215,7 @@ class SESMKernel:
         """Steps 1 and 2 on one batch Y (B, N): infer Z*, then one gradient step on the
         parameters (the gradient of the batch-mean loss, see :func:`loss_grads`)."""
         B = Y.shape[0]
+        lr = lr * self.energy_scale  # a step on c E + ... is a step of c lr on eq. 8 (see the class)
         b = self.infer(Y)
         U, Z, D, Yc = b["U"], b["Z"], b["D"], b["Yc_used"]
         R = torch.sub(Z, U, out=U)  # R = Z - U  (B, K, M), in U's buffer
@@ -284,8 +293,9 @@ def epoch_stats(kernel: SESMKernel, models, X: torch.Tensor) -> list[dict]:
         Z = Zs[:, k]
         U = m.encode(X)
         s = torch.sigmoid(m.gain * Z)
-        e_enc = m.alpha_e * (Z - U).pow(2).sum(1).mean()
-        e_dec = (X - (s @ m.W.T + m.b_dec)).pow(2).sum(1).mean()
+        c = getattr(m, "energy_scale", 1.0)  # the terms in the model's own convention
+        e_enc = c * m.alpha_e * (Z - U).pow(2).sum(1).mean()
+        e_dec = c * (X - (s @ m.W.T + m.b_dec)).pow(2).sum(1).mean()
         h = torch.log1p(s * s).sum(1).mean()
         l1 = m.W.abs().sum()
         total = e_enc + e_dec + m.alpha_s * h + m.alpha_r * l1
@@ -384,6 +394,7 @@ def _kernel(W, b_enc, b_dec, models, mu, hp) -> SESMKernel:
     return SESMKernel(
         W, b_enc, b_dec, [m.alpha_s for m in models], gain=first.gain, alpha_e=first.alpha_e, alpha_r=first.alpha_r,
         steps=hp["infer_steps"], step_size=hp["infer_step_size"], mu=mu, momentum=hp["momentum"],
+        energy_scale=first.energy_scale,
     )
 
 
@@ -717,13 +728,23 @@ def train_sesm(
         raise TypeError(f"seed must be an int or None, got {seed!r}")
     if callback is not None and not callable(callback):
         raise TypeError(f"callback must be callable or None, got {type(callback).__name__}")
+    if len({m.convention for m in models}) > 1:
+        raise ValueError("the models of a sweep must share one energy convention")
     if X.shape[0] == 0:
         raise ValueError(f"X has no rows (shape {tuple(X.shape)}): training needs at least one sample")
     if seed is None:
         seed = int(torch.randint(0, 2**62, (1,)).item())
-    first, n = models[0], X.shape[0]
     hp = {"batch_size": batch_size, "momentum": momentum, "infer_steps": infer_steps,
           "infer_step_size": infer_step_size, "lrs": [lr * lr_decay**e for e in range(epochs)]}
+    # On-line on the cpu everything runs on one thread, the set-up included: the centring
+    # constant c = b_enc + W^T mu rounds differently with another number of threads, and
+    # on-line steps amplify that last bit into a different model.
+    with cpu_threads(_threads(batch_size, X.device)):
+        return _train_sesm(models, X, hp, center, shuffle, seed, progress, callback, monitor)
+
+
+def _train_sesm(models, X, hp, center, shuffle, seed, progress, callback, monitor) -> list[dict]:
+    first, n, epochs, batch_size = models[0], X.shape[0], len(hp["lrs"]), hp["batch_size"]
     mu = X.mean(0) if center else None
     X_mon = X[: min(monitor, n)]
     n_workers = sweep_workers(len(models), X, batch_size, first.n_visible, first.n_code)
@@ -752,7 +773,7 @@ def train_sesm(
                 err = DivergenceError(
                     f"training diverged in epoch {e + 1}: the loss of {which} became {loss:.3g} (before training "
                     f"{before[k]:.3g}; the limit is NaN/Inf or {SESM_DIVERGENCE_FACTOR:g} times that) with learning "
-                    f"rate lr={hp['lrs'][e]:.3g} and code step size infer_step_size={infer_step_size:g}. Lower lr "
+                    f"rate lr={hp['lrs'][e]:.3g} and code step size infer_step_size={hp['infer_step_size']:g}. Lower lr "
                     f"(or infer_step_size) and train again; {keeps} parameters from the end of epoch {e} "
                     "(the histories so far: the exception's .histories)."
                 )

@@ -247,62 +247,78 @@ _COLORS = {"sesm": "tab:blue", "rbm": "tab:red", "pca": "tab:green", "raw": "tab
 _MARKERS = {"rbm": "s", "pca": "D"}
 
 
-def _panel_axes(axes, n):
+def _panel_axes(axes, rows, cols):
     import matplotlib.pyplot as plt
 
     if axes is None:
-        fig, axes = plt.subplots(1, n, figsize=(4.2 * n, 4.2), squeeze=False)
-        return fig, list(axes[0])
-    axes = list(axes) if isinstance(axes, (list, tuple)) else [axes]
-    if len(axes) != n:
-        raise ValueError(f"axes must hold {n} axes (one per size), got {len(axes)}")
-    return axes[0].figure, axes
+        fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.9 * rows + 0.6), squeeze=False)
+        return fig, [list(r) for r in axes]
+    flat = list(np.ravel(axes)) if not isinstance(axes, (list, tuple)) else [a for r in axes for a in np.ravel(r)]
+    if len(flat) != rows * cols:
+        raise ValueError(f"axes must hold {rows * cols} axes ({rows} protocol(s) x {cols} sizes), got {len(flat)}")
+    return flat[0].figure, [flat[r * cols:(r + 1) * cols] for r in range(rows)]
 
 
-def _panel_error(result, x_of, x_paper, xlabel: str, axes=None):
+def _errorbars(ax, xs, summaries, **kw):
+    """Mean errors with two bars: thin with caps, the spread over the draws; thick, the
+    spread over the seeds."""
+    ys = [e.mean for e in summaries]
+    ax.errorbar(xs, ys, yerr=[e.draw_std for e in summaries], capsize=2, elinewidth=0.8, **kw)
+    kw = {k: v for k, v in kw.items() if k in ("color",)}
+    ax.errorbar(xs, ys, yerr=[e.seed_std for e in summaries], ls="none", elinewidth=3, alpha=0.45, **kw)
+
+
+def _panel_error(result, x_of, x_paper, xlabel: str, axes=None, protocols=None):
     """Test error against ``x_of(method)`` (ours) and ``x_paper(method)`` (the paper's),
-    one plot per training size."""
-    fig, axes = _panel_axes(axes, len(result.sizes))
+    one row of plots per classifier protocol, one plot per training size."""
+    protocols = list(result.protocols if protocols is None else protocols)
+    for p in protocols:
+        if p not in result.protocols:
+            raise ValueError(f"protocol {p!r} is not in this result; it has {result.protocols}")
+    fig, grid = _panel_axes(axes, len(protocols), len(result.sizes))
     sesm = result.sesm
     others = [result.method(n) for n in ("rbm", "pca")]
-    for ax, s in zip(axes, result.sizes):
-        # ours: filled markers, solid lines, error bars = 1 std over draws
-        ys, es = zip(*[result.error(m, s) for m in sesm])
-        ax.errorbar([x_of(m) for m in sesm], ys, yerr=es, color=_COLORS["sesm"], marker="o", ls="-", capsize=2,
-                    label="SESM (ours)")
-        for m in others:
-            y, e = result.error(m, s)
-            ax.errorbar([x_of(m)], [y], yerr=[e], color=_COLORS[m.kind], marker=_MARKERS[m.kind], ls="none", capsize=2,
-                        label=f"{m.label} (ours)")
-        ax.axhline(result.error("raw", s).mean, color=_COLORS["raw"], ls="-", lw=1, label="raw pixels (ours)")
-        # the paper's: hollow markers, dashed lines
-        if result.paper_error("raw", s) is not None:
-            ax.plot([x_paper(m) for m in sesm], [result.paper_error(m, s) for m in sesm], color=_COLORS["sesm"],
-                    marker="o", mfc="none", ls="--", label="SESM (paper)")
+    for p, axes_row in zip(protocols, grid):
+        for ax, s in zip(axes_row, result.sizes):
+            # ours: filled markers, solid lines; thin bars: draws, thick bars: seeds
+            _errorbars(ax, [x_of(m) for m in sesm], [result.error_summary(m, s, protocol=p) for m in sesm],
+                       color=_COLORS["sesm"], marker="o", ls="-", label="SESM (ours)")
             for m in others:
-                ax.plot([x_paper(m)], [result.paper_error(m, s)], color=_COLORS[m.kind], marker=_MARKERS[m.kind],
-                        mfc="none", ls="none", ms=8, label=f"{m.kind.upper()} (paper)")
-            ax.axhline(result.paper_error("raw", s), color=_COLORS["raw"], ls="--", lw=1, label="raw pixels (paper)")
-        ax.set_title(f"{s} samples per class")
-        ax.set_xlabel(xlabel)
-        ax.set_ylabel("test error (%)")
-        ax.grid(alpha=0.3)
-    handles, labels = axes[-1].get_legend_handles_labels()
+                _errorbars(ax, [x_of(m)], [result.error_summary(m, s, protocol=p)], color=_COLORS[m.kind],
+                           marker=_MARKERS[m.kind], ls="none", label=f"{m.label} (ours)")
+            ax.axhline(result.error("raw", s, protocol=p).mean, color=_COLORS["raw"], ls="-", lw=1, label="raw pixels (ours)")
+            # the paper's: hollow markers, dashed lines
+            if result.paper_error("raw", s) is not None:
+                ax.plot([x_paper(m) for m in sesm], [result.paper_error(m, s) for m in sesm], color=_COLORS["sesm"],
+                        marker="o", mfc="none", ls="--", label="SESM (paper)")
+                for m in others:
+                    ax.plot([x_paper(m)], [result.paper_error(m, s)], color=_COLORS[m.kind], marker=_MARKERS[m.kind],
+                            mfc="none", ls="none", ms=8, label=f"{m.kind.upper()} (paper)")
+                ax.axhline(result.paper_error("raw", s), color=_COLORS["raw"], ls="--", lw=1, label="raw pixels (paper)")
+            ax.set_title(f"{s} samples per class, {p} protocol", fontsize=9)
+            ax.set_xlabel(xlabel)
+            ax.set_ylabel("test error (%)")
+            ax.grid(alpha=0.3)
+    handles, labels = grid[-1][-1].get_legend_handles_labels()
     fig.legend(handles, labels, fontsize=7, loc="lower center", ncol=4, frameon=False)
-    fig.tight_layout(rect=(0, 0.12, 1, 1))
+    fig.tight_layout(rect=(0, 0.1 / len(protocols) + 0.02, 1, 1))
     return fig
 
 
-def plot_panel_a(result, axes=None):
+def plot_panel_a(result, axes=None, protocols=None):
     """Panel A: linear-classifier test error against the code entropy (bits per pixel,
-    256 levels), one plot per training size. Ours: filled markers and solid lines, error
-    bars 1 std over the draws; the paper's: hollow markers and dashed lines; raw pixels
-    as a horizontal line.
+    256 levels), one row per classifier protocol (the paper's and the probe), one plot
+    per training size. Ours: filled markers and solid lines, the mean over seeds and
+    draws, thin error bars the spread over the draws and thick ones the spread over the
+    seeds; the paper's: hollow markers and dashed lines; raw pixels as horizontal lines.
 
     Parameters
     ----------
     result : Figure1Result
-    axes : sequence of matplotlib Axes (one per size), optional
+    axes : matplotlib Axes, optional
+        (protocols x sizes) of them.
+    protocols : list of str, optional
+        Which protocols to draw (default: all of the result's).
 
     Returns
     -------
@@ -312,30 +328,32 @@ def plot_panel_a(result, axes=None):
     --------
     >>> from sesmlib.results import Figure1Result, example_data
     >>> fig = plot_panel_a(Figure1Result.from_dict(example_data()))
-    >>> fig.axes[0].get_title()
-    '10 samples per class'
+    >>> fig.axes[0].get_title(), len(fig.axes)
+    ('10 samples per class, paper protocol', 2)
     """
     return _panel_error(result, lambda m: result.bits(m, 256), lambda m: result.paper_rate(m, 256)[0],
-                        "bits per pixel (256 levels)", axes)
+                        "bits per pixel (256 levels)", axes, protocols)
 
 
-def plot_panel_b(result, axes=None):
-    """Panel B: test error against the RMSE (256 levels, the paper's sigma), one plot per
-    training size; the paper's points pair panel A's errors with panel C's 256-level RMSE.
+def plot_panel_b(result, axes=None, protocols=None):
+    """Panel B: test error against the RMSE (256 levels, the paper's sigma), laid out as
+    :func:`plot_panel_a`; the paper's points pair panel A's errors with panel C's
+    256-level RMSE.
 
     Examples
     --------
     >>> from sesmlib.results import Figure1Result, example_data
-    >>> plot_panel_b(Figure1Result.from_dict(example_data())).axes[0].get_xlabel()
+    >>> plot_panel_b(Figure1Result.from_dict(example_data()), protocols=["probe"]).axes[0].get_xlabel()
     'RMSE (256 levels)'
     """
     return _panel_error(result, lambda m: result.rmse(m, 256), lambda m: result.paper_rate(m, 256)[1],
-                        "RMSE (256 levels)", axes)
+                        "RMSE (256 levels)", axes, protocols)
 
 
 def plot_panel_c(result, ax=None):
     """Panel C: RMSE (the paper's sigma) against bits per pixel, at 5 and 256 levels.
-    Ours filled and solid, the paper's hollow and dashed.
+    Ours filled and solid (the mean over the seeds, bars: the spread over them), the
+    paper's hollow and dashed.
 
     Parameters
     ----------
@@ -362,8 +380,10 @@ def plot_panel_c(result, ax=None):
     sesm = result.sesm
     others = [m for m in result.methods if m.kind in _MARKERS]
     for Q, mk in ((5, "v"), (256, "o")):
-        ax.plot([result.bits(m, Q) for m in sesm], [result.rmse(m, Q) for m in sesm], color=_COLORS["sesm"], marker=mk,
-                ls="-", label=f"SESM {Q} levels (ours)")
+        rs = [result.rate_summary(m, Q) for m in sesm]
+        ax.errorbar([r.bits for r in rs], [r.rmse for r in rs], xerr=[r.bits_seed_std for r in rs],
+                    yerr=[r.rmse_seed_std for r in rs], color=_COLORS["sesm"], marker=mk, ls="-", elinewidth=1,
+                    label=f"SESM {Q} levels (ours)")
         paper = [result.paper_rate(m, Q) for m in sesm]
         if all(p is not None for p in paper):
             ax.plot([p[0] for p in paper], [p[1] for p in paper], color=_COLORS["sesm"], marker=mk, mfc="none", ls="--",

@@ -11,7 +11,11 @@ asked for by what they are, never dug out of nested dicts or method names:
   (bits per pixel) and the reconstruction error at a number of quantisation levels
   (``levels=None``: the unquantised code);
 - ``result.paper_error(method, size)`` and ``result.paper_rate(method, levels)``: the
-  paper's numbers for the same method (:mod:`sesmlib.paper`).
+  paper's numbers for the same method (:mod:`sesmlib.paper`);
+- ``result.error_summary(method, size, protocol=...)`` and
+  ``result.rate_summary(method, levels)``: the mean with its spread over the classifier
+  draws and its spread over the model seeds, side by side (:class:`ErrorSummary`,
+  :class:`RateSummary`); ``result.best_sesm(size, protocol=...)``.
 
 Underneath is plain JSON data (:meth:`Figure1Result.to_dict`, what ``figure1.json``
 holds): the measurements are long tables with one row per (method, seed, levels) and
@@ -24,8 +28,8 @@ Examples
 >>> r = Figure1Result.from_dict(example_data())
 >>> [m.name for m in r.methods]
 ['sesm_0.2', 'rbm', 'pca', 'raw']
->>> r.sesm[0].alpha_s, r.error("raw", 10).mean, r.bits("pca", 5)
-(0.2, 30.0, 0.02)
+>>> r.sesm[0].alpha_s, r.error("raw", 10).mean, r.bits("pca", 5), r.protocols
+(0.2, 30.0, 0.02, ['paper', 'probe'])
 """
 from __future__ import annotations
 
@@ -35,10 +39,10 @@ from typing import NamedTuple
 
 import torch
 
-__all__ = ["SCHEMA", "Method", "Stat", "Figure1Result", "example_data"]
+__all__ = ["SCHEMA", "Method", "Stat", "ErrorSummary", "RateSummary", "Figure1Result", "example_data"]
 
 #: The layout of the data this module reads and :mod:`sesmlib.experiments` writes.
-SCHEMA = "sesmlib-figure1-v2"
+SCHEMA = "sesmlib-figure1-v3"
 
 @dataclass(frozen=True)
 class Method:
@@ -58,9 +62,44 @@ class Stat(NamedTuple):
     std: float
 
 
+class ErrorSummary(NamedTuple):
+    """A classifier error (%) with its two spreads.
+
+    ``mean``: the mean over the seeds of each seed's mean over the draws; ``draw_std``: the
+    spread over the draws (the root of the mean over seeds of each seed's variance over
+    its draws, divisor n - 1); ``seed_std``: the spread over the seeds of their means
+    (divisor n - 1; 0 with one seed, or for raw pixels and PCA, which have none);
+    ``per_seed``: each seed's mean, in the order of ``seeds``.
+    """
+
+    mean: float
+    draw_std: float
+    seed_std: float
+    n_seeds: int
+    n_draws: int
+    per_seed: tuple
+    seeds: tuple
+
+
+class RateSummary(NamedTuple):
+    """Bits per pixel and RMSE (the paper's sigma) at a number of levels: the mean over the
+    seeds and the spread over them (divisor n - 1; 0 with one seed)."""
+
+    bits: float
+    bits_seed_std: float
+    rmse: float
+    rmse_seed_std: float
+    n_seeds: int
+
+
 def _stat(values: list[float]) -> Stat:
     e = torch.tensor(values, dtype=torch.float64)
     return Stat(float(e.mean()), float(e.std()) if len(e) > 1 else 0.0)
+
+
+def _mean_std(values) -> tuple[float, float]:
+    e = torch.tensor(list(values), dtype=torch.float64)
+    return float(e.mean()), float(e.std()) if len(e) > 1 else 0.0
 
 
 class Figure1Result:
@@ -79,7 +118,7 @@ class Figure1Result:
     Examples
     --------
     >>> r = Figure1Result.from_dict(example_data())
-    >>> r.error("sesm_0.2", 10), r.rmse(r.sesm_method(0.2), 256)
+    >>> r.error("sesm_0.2", 10, seed=0), r.rmse(r.sesm_method(0.2), 256)
     (Stat(mean=21.0, std=0.0), 0.22)
     """
 
@@ -99,8 +138,9 @@ class Figure1Result:
         for row in data["classifier"]:
             self._errors.setdefault((row["method"], row["protocol"], row["size"]), []).append(row)
         for m in self.methods:  # every method has an error at every size: else the data is damaged
-            for s in self.sizes:
-                self._rows(self._errors, (m.name, self.protocols[0], int(s)), None)
+            for p in self.protocols:
+                for s in self.sizes:
+                    self._rows(self._errors, (m.name, p, int(s)), None)
 
     @classmethod
     def from_dict(cls, data: dict, *, cached: bool = False) -> "Figure1Result":
@@ -152,6 +192,16 @@ class Figure1Result:
         """The model seeds the measurements were made with."""
         return sorted({row["seed"] for row in self._data["rate_distortion"]}, key=lambda s: (s is None, s))
 
+    def seeds_of(self, method: Method | str) -> list:
+        """The seeds of a method's models ([None] for raw pixels and PCA)."""
+        name = self.method(method).name
+        found = {row["seed"] for row in self._data["classifier"] if row["method"] == name}
+        return sorted(found, key=lambda s: (s is None, s))
+
+    def protocol_settings(self, protocol: str) -> dict:
+        """The settings of a classifier protocol, as run."""
+        return self.config["protocols"][protocol]
+
     # ------------------------------------------------------------------ numbers
     def _rows(self, table: dict, key: tuple, seed) -> list[dict]:
         rows = [r for r in table.get(key, []) if seed is None or r["seed"] in (seed, None)]
@@ -181,6 +231,48 @@ class Figure1Result:
         if split not in ("test", "train"):
             raise ValueError(f"split must be 'test' or 'train', got {split!r}")
         return self._rows(self._errors, (self.method(method).name, protocol or self.protocols[0], int(size)), seed)
+
+    def error_summary(self, method: Method | str, size: int, *, protocol: str | None = None,
+                      split: str = "test") -> ErrorSummary:
+        """The error (%) of a method at a size with its spread over the draws and over the
+        model seeds, side by side (:class:`ErrorSummary`).
+
+        Examples
+        --------
+        >>> r = Figure1Result.from_dict(example_data())
+        >>> e = r.error_summary("sesm_0.2", 10)
+        >>> round(e.mean, 2), e.n_seeds, round(e.seed_std, 3)
+        (21.5, 2, 0.707)
+        """
+        seeds = self.seeds_of(method)
+        per_seed, variances, n_draws = [], [], 0
+        for seed in seeds:
+            errs = [e for row in self._error_rows(method, size, protocol, seed, split) if row["seed"] == seed
+                    for e in row[f"{split}_errors"]]
+            m, sd = _mean_std(errs)
+            per_seed.append(m)
+            variances.append(sd * sd)
+            n_draws = len(errs)
+        mean, seed_std = _mean_std(per_seed)
+        return ErrorSummary(mean, math.sqrt(math.fsum(variances) / len(variances)), seed_std if None not in seeds else 0.0,
+                            0 if seeds == [None] else len(seeds), n_draws, tuple(per_seed), tuple(seeds))
+
+    def rate_summary(self, method: Method | str, levels: int | None) -> RateSummary:
+        """Bits per pixel and RMSE (the paper's sigma) at ``levels``: mean and spread over
+        the seeds (:class:`RateSummary`)."""
+        key = (self.method(method).name, None if levels is None else int(levels))
+        rows = self._rows(self._rates, key, None)
+        b = _mean_std([r.get("bits_per_pixel", float("nan")) for r in rows]) if levels is not None else (float("nan"), 0.0)
+        r_ = _mean_std([r["rmse"] for r in rows])
+        return RateSummary(b[0], b[1], r_[0], r_[1], 0 if rows[0]["seed"] is None else len(rows))
+
+    def best_sesm(self, size: int, *, protocol: str | None = None, seed="mean") -> Method:
+        """The SESM (alpha_s) with the lowest test error at ``size``: on the mean over the
+        seeds (``seed="mean"``) or for one seed."""
+        def err(m):
+            return self.error_summary(m, size, protocol=protocol).mean if seed == "mean" else \
+                self.error(m, size, protocol=protocol, seed=seed).mean
+        return min(self.sesm, key=err)
 
     def _rate(self, method, levels, field: str, seed) -> float:
         key = (self.method(method).name, None if levels is None else int(levels))
@@ -322,13 +414,16 @@ def example_data() -> dict:
     methods = [{"name": "sesm_0.2", "label": "SESM alpha_s=0.2", "kind": "sesm", "alpha_s": 0.2},
                {"name": "rbm", "label": "RBM", "kind": "rbm"}, {"name": "pca", "label": "PCA", "kind": "pca"},
                {"name": "raw", "label": "raw pixels", "kind": "raw"}]
-    rates = [{"method": n, "seed": 0, "levels": q, "bits_per_pixel": b, "entropy_bits": b * 3.92, "rmse": r,
+    rates = [{"method": n, "seed": seed, "levels": q, "bits_per_pixel": b, "entropy_bits": b * 3.92, "rmse": r,
               "rmse_std": r * 1.8, "rmse_abs": r * 0.56}
-             for n, b, r in (("sesm_0.2", 0.2, 0.22), ("rbm", 0.5, 0.2), ("pca", 0.02, 0.42)) for q in (5, 256)]
-    errors = [{"method": n, "seed": 0, "protocol": "paper", "size": 10, "test_errors": [e, e], "train_errors": [0.0, 0.0],
-               "test_error": {"mean": e, "std": 0.0}, "train_error": {"mean": 0.0, "std": 0.0}}
-              for n, e in (("sesm_0.2", 21.0), ("rbm", 22.0), ("pca", 40.0), ("raw", 30.0))]
-    return {"schema": SCHEMA, "config": {"sizes": [10], "bins": [5, 256], "protocols": {"paper": {}},
-                                         "sesm": {"alphas": [0.2]}},
+             for n, b, r in (("sesm_0.2", 0.2, 0.22), ("rbm", 0.5, 0.2), ("pca", 0.02, 0.42)) for q in (5, 256)
+             for seed in ((None,) if n == "pca" else (0, 1))]
+    errors = [{"method": n, "seed": seed, "protocol": p, "size": 10, "test_errors": [e + k, e + k],
+               "train_errors": [0.0, 0.0], "test_error": {"mean": e + k, "std": 0.0}, "train_error": {"mean": 0.0, "std": 0.0}}
+              for n, e in (("sesm_0.2", 21.0), ("rbm", 22.0), ("pca", 40.0), ("raw", 30.0))
+              for p in ("paper", "probe")
+              for k, seed in (((0, None),) if n in ("pca", "raw") else ((0, 0), (1, 1)))]
+    return {"schema": SCHEMA, "config": {"sizes": [10], "bins": [5, 256], "protocols": {"paper": {}, "probe": {}},
+                                         "sesm": {"alphas": [0.2]}, "model_seeds": [0, 1]},
             "methods": methods, "rate_distortion": rates, "classifier": errors,
             "paper": {"panel_a": {}, "panel_c": {}}, "timings": {}}

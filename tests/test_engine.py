@@ -1,6 +1,7 @@
 """Tests for sesmlib._engine: the thread helper, the on-line sweep (bitwise equal to separate
 fits, in this process and in worker processes), divergence of SESM and the RBM (parameters,
 history and counters of the last good epoch), interrupted training, and empty data."""
+import dataclasses
 import multiprocessing
 
 import pytest
@@ -9,7 +10,7 @@ import torch
 from sesmlib import _engine
 from sesmlib.pca import PCA
 from sesmlib.rbm import RBM
-from sesmlib.sesm import SESM, DivergenceError, fit_sweep
+from sesmlib.sesm import SESM, DivergenceError, FitSettings, fit_sweep
 
 
 def digits(n, seed=0, N=784):
@@ -25,6 +26,11 @@ def params(m):
 def assert_same(a, b):
     for x, y in zip(a, b):
         assert torch.equal(x, y)
+
+
+def settings(**kw):
+    """The keywords SESM.fit hands to the engine."""
+    return dataclasses.asdict(FitSettings(**kw).resolved())
 
 
 def no_time(h):
@@ -100,9 +106,7 @@ def test_sweep_in_workers_stops_and_fails_cleanly(monkeypatch):
 
     failed = [SESM(784, 8, alpha_s=a, seed=0, device="cpu") for a in (0.5, 0.1, 0.2)]
     with pytest.raises(KeyError):
-        _engine.train_sesm(failed, X, epochs=4, batch_size=1, lr=0.0025, lr_decay=0.8, momentum=0.0, center=True,
-                           infer_steps=2, infer_step_size=0.2, shuffle=True, seed=0, progress=False, callback=fail,
-                           monitor=1000)
+        _engine.train_sesm(failed, X, **settings(epochs=4, seed=0), progress=False, callback=fail)
     assert not multiprocessing.active_children()  # the workers are gone
     for a, m, f in zip([0.5, 0.1, 0.2], models, failed):
         one = SESM(784, 8, alpha_s=a, seed=0, device="cpu")
@@ -152,9 +156,7 @@ def test_sweep_divergence_keeps_every_model():
     # fit_sweep returns nothing when it raises; train the same models by hand to see them kept
     ms = [SESM(784, 20, alpha_s=a, seed=0, device="cpu") for a in (0.5, 0.1)]
     with pytest.raises(DivergenceError):
-        _engine.train_sesm(ms, digits(6), epochs=2, batch_size=1, lr=5, lr_decay=1.0, momentum=0.0, center=True,
-                           infer_steps=2, infer_step_size=0.2, shuffle=True, seed=0, progress=False, callback=None,
-                           monitor=1000)
+        _engine.train_sesm(ms, digits(6), **settings(epochs=2, lr=5, seed=0), progress=False, callback=None)
     for m, b in zip(ms, models_before):
         assert_same(params(m), b)
 

@@ -233,3 +233,103 @@ def test_methods_batched_together_equal_one_by_one():
         alone = ev.linear_classifier(tr, y, te, y, draws, protocol=proto)
         assert alone["test_errors"] == pytest.approx(together[name]["test_errors"], abs=1e-9)
         assert alone["train_errors"] == pytest.approx(together[name]["train_errors"], abs=1e-9)
+
+
+# ------------------------------------------------------- the paper protocol's normalisation
+
+
+def test_normalised_protocol_does_not_depend_on_the_features_scale():
+    X, y = _separable(300)
+    draws = ev.sample_draws(y, 20, n_draws=2, seed=0)
+    proto = ev.ClassifierProtocol(epochs=10, lr=0.05, ridge=1e-6, normalise=True)
+    a = ev.linear_classifier(X, y, X, y, draws, protocol=proto)
+    b = ev.linear_classifier(X * 8.0, y, X * 8.0, y, draws, protocol=proto)  # a power of 2: exact in floats
+    assert a["test_errors"] == b["test_errors"] and a["train_errors"] == b["train_errors"]
+    # without it the step is in the features' units: shorter vectors, a different (slower) fit
+    raw = ev.ClassifierProtocol(epochs=10, lr=0.05, ridge=1e-6)
+    c = ev.linear_classifier(X / 8.0, y, X / 8.0, y, draws, protocol=raw)
+    d = ev.linear_classifier(X, y, X, y, draws, protocol=raw)
+    assert c["train_errors"] != d["train_errors"] or c["test_errors"] != d["test_errors"]
+
+
+def test_paper_protocol_is_the_documented_one():
+    p = ev.PAPER_PROTOCOL
+    assert (p.output, p.epochs, p.lr, p.ridge, p.normalise, p.batch_size) == ("logistic", 100, 0.03, 1e-6, True, None)
+
+
+# ------------------------------------------------------------------------- the probe
+
+
+def _digits_like(n=600, d=20, k=4, seed=0):
+    centres = torch.randn(k, d, generator=torch.Generator().manual_seed(99)) * 1.5
+    y = torch.arange(n) % k
+    X = centres[y] + torch.randn(n, d, generator=torch.Generator().manual_seed(seed))
+    return X.abs(), y  # non-negative, overlapping classes: not separable
+
+
+def test_fit_logistic_matches_scikit_learn():
+    sk = pytest.importorskip("sklearn.linear_model")
+    X, y = _digits_like()
+    Xc = X - X.mean(0)
+    for lam in (1e-1, 1e-3):
+        W, b, info = ev.fit_logistic(Xc[None].double(), y[None], torch.tensor([lam]), 4, tol=1e-9, max_iter=5000)
+        assert info["converged"]
+        clf = sk.LogisticRegression(C=1.0 / (lam * len(y)), tol=1e-12, max_iter=10000).fit(Xc.double().numpy(), y.numpy())
+        # the same objective has one minimiser: weights equal up to a shift shared by the classes
+        Ws, Wt = torch.tensor(clf.coef_.T), W[0]
+        torch.testing.assert_close(Wt - Wt.mean(1, keepdim=True), Ws - Ws.mean(1, keepdim=True), rtol=1e-4, atol=1e-5)
+        pred = (Xc.double() @ Wt + b[0]).argmax(1)
+        assert (pred.numpy() == clf.predict(Xc.double().numpy())).all()
+
+
+def test_probe_agrees_with_scikit_learn_at_the_chosen_strength():
+    sk = pytest.importorskip("sklearn.linear_model")
+    X, y = _digits_like(900, seed=1)
+    Xte, yte = _digits_like(900, seed=5)
+    draws = ev.sample_draws(y, 40, n_draws=2, seed=0)
+    r = ev.probe_classifiers({"x": (X, Xte)}, y, yte, draws)["x"]
+    assert r["converged"] and len(r["lambda"]) == 2
+    for j in range(2):
+        Xd, yd = X[draws[j]], y[draws[j]]
+        s = float(Xd.pow(2).sum(1).mean().sqrt())
+        clf = sk.LogisticRegression(C=1.0 / (r["lambda"][j] * len(yd)), tol=1e-10, max_iter=10000)
+        clf.fit((Xd / s).double().numpy(), yd.numpy())
+        err = 100.0 * float((torch.tensor(clf.predict((Xte / s).double().numpy())) != yte).double().mean())
+        assert r["test_errors"][j] == pytest.approx(err, abs=0.25)  # at most 2 of 900 test points differ
+
+
+def test_probe_chooses_its_strength_without_the_test_labels():
+    X, y = _digits_like(600, seed=2)
+    draws = ev.sample_draws(y, 30, n_draws=2, seed=0)
+    a = ev.probe_classifiers({"x": (X, X)}, y, y, draws)["x"]
+    shuffled = y[torch.randperm(len(y), generator=torch.Generator().manual_seed(0))]
+    b = ev.probe_classifiers({"x": (X, X)}, y, shuffled, draws)["x"]
+    assert a["lambda"] == b["lambda"] and a["train_errors"] == b["train_errors"]
+    assert b["test_error"]["mean"] > a["test_error"]["mean"] + 20  # the test labels matter only to the test error
+
+
+def test_probe_draws_together_equal_one_by_one_and_scale_does_not_matter():
+    X, y = _digits_like(600, seed=3)
+    draws = ev.sample_draws(y, 30, n_draws=2, seed=0)
+    both = ev.probe_classifiers({"x": (X, X)}, y, y, draws)["x"]
+    for j in range(2):
+        one = ev.probe_classifiers({"x": (X, X)}, y, y, draws[j:j + 1])["x"]
+        assert one["lambda"][0] == both["lambda"][j]
+        assert one["test_errors"][0] == pytest.approx(both["test_errors"][j], abs=0.34)
+    scaled = ev.probe_classifiers({"x": (4.0 * X, 4.0 * X)}, y, y, draws)["x"]
+    assert scaled["lambda"] == both["lambda"] and scaled["test_errors"] == pytest.approx(both["test_errors"], abs=0.34)
+
+
+def test_classify_runs_either_protocol_by_name():
+    X, y = _digits_like(400, seed=4)
+    draws = ev.sample_draws(y, 20, n_draws=1, seed=0)
+    paper = ev.classify({"x": (X, X)}, y, y, draws, protocol=ev.ClassifierProtocol(epochs=5, lr=0.03, normalise=True))
+    probe = ev.classify({"x": (X, X)}, y, y, draws, protocol="probe")
+    assert "lambda" in probe["x"] and "lambda" not in paper["x"]
+    with pytest.raises(ValueError, match="protocol must be one of"):
+        ev.classify({"x": (X, X)}, y, y, draws, protocol="svm")
+    with pytest.raises(ValueError, match="folds must be at least 2"):
+        ev.ProbeProtocol(folds=1)
+    with pytest.raises(ValueError, match="lambdas"):
+        ev.ProbeProtocol(lambdas=())
+    assert ev.protocol_from_dict(ev.PROBE_PROTOCOL.as_dict()) == ev.PROBE_PROTOCOL

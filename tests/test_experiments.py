@@ -55,13 +55,17 @@ def test_json_schema_and_every_method_has_every_number(quick_run):
         assert key in d, key
     assert [m.name for m in r.methods] == [f"sesm_{a:g}" for a in pp.ALPHAS] + ["rbm", "pca", "raw"]
     assert [m.alpha_s for m in r.sesm] == list(pp.ALPHAS) and r.sesm_method(0.2).name == "sesm_0.2"
-    assert r.sizes == [10, 100] and r.config["profile"] == "quick" and r.protocols == [exp.PROTOCOL]
+    assert r.sizes == [10, 100] and r.config["profile"] == "quick" and r.protocols == list(exp.PROTOCOLS)
+    assert r.config["model_seeds"] == [0] and r.config["threads"] == exp.DEFAULT_THREADS
     for m in r.methods:
         for s in r.sizes:
-            assert len(r.errors(m, s)) == r.config["n_draws"] == len(r.errors(m, s, split="train"))
-            for split in ("train", "test"):
-                e = r.error(m, s, split=split)
-                assert _finite(e.mean) and 0 <= e.mean <= 100 and _finite(e.std)
+            for p in r.protocols:
+                assert len(r.errors(m, s, protocol=p)) == r.config["n_draws"] == len(r.errors(m, s, protocol=p, split="train"))
+                for split in ("train", "test"):
+                    e = r.error(m, s, protocol=p, split=split)
+                    assert _finite(e.mean) and 0 <= e.mean <= 100 and _finite(e.std)
+                summ = r.error_summary(m, s, protocol=p)
+                assert summ.mean == pytest.approx(r.error(m, s, protocol=p).mean) and summ.seed_std == 0.0
             assert r.error(m, s).mean == pytest.approx(sum(r.errors(m, s)) / len(r.errors(m, s)))
         if m.name == "raw":
             assert not r.has_code(m)
@@ -87,7 +91,8 @@ def test_second_run_hits_the_cache_without_training(quick_run, monkeypatch):
     def no_training(*a, **k):
         raise AssertionError("the second run trained a model instead of using the cache")
 
-    monkeypatch.setattr(sesmlib.zoo, "trained_sweep", no_training)
+    for name in ("trained_sweep", "trained_sesm", "trained_rbm", "trained_pca"):
+        monkeypatch.setattr(sesmlib.zoo, name, no_training)
     monkeypatch.setenv("SESMLIB_CACHE_DIR", str(quick_run["cache"]))
     again = exp.figure1(quick=True, progress=False, device="cpu")
     assert again.cached is True
@@ -106,6 +111,7 @@ def test_report_from_the_quick_run(quick_run, tmp_path):
     for m in r.methods:
         assert m.label in text
     assert "## Panel C" in text and "## Panel A" in text and "## Sigma" in text
+    assert "### Protocol `paper`" in text and "### Protocol `probe`" in text
     assert text.count("| SESM alpha_s=") >= 10
     for key in pp.CONCLUSIONS:
         assert pp.CONCLUSIONS[key] in text
@@ -114,6 +120,14 @@ def test_report_from_the_quick_run(quick_run, tmp_path):
 def test_bad_arguments(tmp_path, capsys):
     with pytest.raises(TypeError, match="protocol"):
         exp.figure1_config(protocol="logistic")
+    with pytest.raises(TypeError, match="probe"):
+        exp.figure1_config(probe="logistic")
+    with pytest.raises(ValueError, match="seeds"):
+        exp.figure1_config(seeds=[0, 0])
+    with pytest.raises(ValueError, match="seeds=..."):
+        exp.figure1_config(sesm_settings={"seed": 3})
+    with pytest.raises(ValueError, match="threads"):
+        exp.figure1_config(threads=0)
     with pytest.raises(SystemExit):
         reproduce.main(["--quick"])  # --out is required
     with pytest.raises(TypeError, match="result must be"):
@@ -200,10 +214,12 @@ def _paper_data() -> dict:
         errors = {n: P["panel_a"][s]["sesm"][k] for k, n in enumerate(sn)}
         errors.update({n: P["panel_a"][s][n] for n in ("rbm", "pca", "raw")})
         for n, e in errors.items():
-            classifier.append({"method": n, "seed": None if n in ("pca", "raw") else 0, "protocol": "paper", "size": int(s),
-                               "test_errors": [e], "train_errors": [0.0],
-                               "test_error": {"mean": e, "std": 0.0}, "train_error": {"mean": 0.0, "std": 0.0}})
-    config = {"sizes": [10, 100, 1000], "bins": [5, 256], "protocols": {"paper": {}}, "sesm": {"alphas": list(pp.ALPHAS)}}
+            for p in ("paper", "probe"):
+                classifier.append({"method": n, "seed": None if n in ("pca", "raw") else 0, "protocol": p, "size": int(s),
+                                   "test_errors": [e], "train_errors": [0.0],
+                                   "test_error": {"mean": e, "std": 0.0}, "train_error": {"mean": 0.0, "std": 0.0}})
+    config = {"sizes": [10, 100, 1000], "bins": [5, 256], "protocols": {"paper": {}, "probe": {}},
+              "sesm": {"alphas": list(pp.ALPHAS)}, "model_seeds": [0]}
     return {"schema": SCHEMA, "config": config, "methods": methods, "rate_distortion": rates, "classifier": classifier,
             "paper": P, "conclusions_text": dict(pp.CONCLUSIONS), "timings": {}, "models_cached": {"sesm": True}}
 
@@ -215,7 +231,10 @@ def _result_from_paper() -> Figure1Result:
 def test_the_papers_own_numbers_confirm_its_conclusions():
     v = rp.verdicts(_result_from_paper())
     assert [x["key"] for x in v] == list(pp.CONCLUSIONS)
-    assert all(x["confirmed"] is True for x in v), [x for x in v if not x["confirmed"]]
+    assert all(x["verdict"] == "confirmed" and x["confirmed"] is True for x in v), [x for x in v if not x["confirmed"]]
+    # one test per protocol (classifier conclusions) or per seed only (rate-distortion ones)
+    by_key = {x["key"]: x for x in v}
+    assert len(by_key["sesm_best_many_labels"]["tests"]) == 2 and len(by_key["sesm_best_tradeoff"]["tests"]) == 1
     # and the panel-C SESM curve matches itself with zero gap where comparable
     gaps = [g["gap"] for g in rp.panel_c_gaps(_result_from_paper()) if g["gap"] is not None]
     assert gaps and max(abs(g) for g in gaps) < 1e-12
@@ -228,7 +247,7 @@ def test_verdicts_turn_false_when_the_numbers_say_otherwise():
             row["rmse"] = 0.5  # RBM no longer robust to 5 levels
     for row in data["classifier"]:
         if (row["method"], row["size"]) == ("raw", 1000):
-            row["test_error"]["mean"] = 4.0  # raw pixels beat everything
+            row["test_errors"], row["test_error"] = [4.0], {"mean": 4.0, "std": 0.0}  # raw pixels beat everything
     v = {x["key"]: x["confirmed"] for x in rp.verdicts(Figure1Result.from_dict(data))}
     assert v["rbm_robust_to_quantisation"] is False
     assert v["features_beat_raw"] is False
@@ -247,3 +266,90 @@ def test_paper_numbers_are_consistent():
         assert len(P["panel_a"][s]["sesm"]) == len(pp.ALPHAS)
     P["panel_a"]["10"]["raw"] = 0.0
     assert pp.FIGURE1["panel_a"]["10"]["raw"] == 29.6  # figure1() returns a copy
+
+
+def test_a_conclusion_is_mixed_when_protocols_or_seeds_disagree():
+    data = _paper_data()
+    # under the probe only, raw pixels beat everything at 1000/class
+    for row in data["classifier"]:
+        if (row["method"], row["size"], row["protocol"]) == ("raw", 1000, "probe"):
+            row["test_errors"], row["test_error"] = [4.0], {"mean": 4.0, "std": 0.0}
+    v = {x["key"]: x for x in rp.verdicts(Figure1Result.from_dict(data))}
+    x = v["sesm_best_many_labels"]
+    assert x["verdict"] == "mixed" and x["confirmed"] is None
+    assert x["by_protocol"] == {"paper": "confirmed", "probe": "refuted"} and "probe protocol: refuted" in x["reason"]
+    # a second seed whose RBM beats every SESM at 1000/class: mixed within the paper protocol too
+    data = _paper_data()
+    extra = []
+    for row in data["classifier"]:
+        if row["seed"] == 0:
+            e = 1.0 if row["method"] == "rbm" and row["size"] == 1000 else row["test_errors"][0]
+            extra.append(dict(row, seed=1, test_errors=[e], test_error={"mean": e, "std": 0.0}))
+    data["classifier"] += extra
+    data["rate_distortion"] += [dict(row, seed=1) for row in data["rate_distortion"] if row["seed"] == 0]
+    data["config"]["model_seeds"] = [0, 1]
+    v = {x["key"]: x for x in rp.verdicts(Figure1Result.from_dict(data))}
+    x = v["sesm_best_many_labels"]
+    assert x["by_protocol"]["paper"] == "mixed" and "seed(s) 0 of 2" in x["reason"]
+
+
+def test_ordering_uses_the_spread_over_seeds():
+    data = _paper_data()
+    r = Figure1Result.from_dict(data)
+    o = rp.ordering(r, 1000, "paper")
+    assert o["a"] == "SESM alpha_s=0.2" and o["diff"] == pytest.approx(5.30 - 5.92) and o["decided"]
+    # two seeds that disagree in sign: undecided
+    extra = [dict(row, seed=1, test_errors=[e], test_error={"mean": e, "std": 0.0})
+             for row in data["classifier"] if row["seed"] == 0
+             for e in [5.0 if row["method"] == "rbm" and row["size"] == 1000 else row["test_errors"][0]]]
+    data["classifier"] += extra
+    data["rate_distortion"] += [dict(row, seed=1) for row in data["rate_distortion"] if row["seed"] == 0]
+    o = rp.ordering(Figure1Result.from_dict(data), 1000, "paper")
+    assert not o["decided"] and o["better"] is None and len(o["per_seed"]) == 2
+
+
+def test_error_summary_separates_draws_from_seeds():
+    from sesmlib.results import example_data
+
+    r = Figure1Result.from_dict(example_data())
+    e = r.error_summary("rbm", 10, protocol="probe")
+    assert (e.mean, e.draw_std, e.n_seeds, e.n_draws, e.per_seed) == (22.5, 0.0, 2, 2, (22.0, 23.0))
+    assert e.seed_std == pytest.approx(math.sqrt(0.5))
+    assert r.error_summary("raw", 10).n_seeds == 0 and r.error_summary("raw", 10).seed_std == 0.0
+    rs = r.rate_summary("rbm", 5)
+    assert rs.bits == pytest.approx(0.5) and rs.bits_seed_std == 0.0 and rs.n_seeds == 2
+
+
+def _quick_json(tmp, threads: int, workers: int) -> dict:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "SESMLIB_CACHE_DIR": str(tmp / "cache"), "OMP_NUM_THREADS": str(threads),
+           "MKL_NUM_THREADS": str(threads), "SESMLIB_WORKERS": str(workers)}
+    r = subprocess.run([sys.executable, "-m", "sesmlib", "reproduce", "figure1", "--quick", "--no-progress",
+                        "--device", "cpu", "--out", str(tmp / "out")], env=env, capture_output=True, text=True, timeout=1800)
+    assert r.returncode == 0, r.stderr[-3000:]
+    return json.loads((tmp / "out" / "figure1.json").read_text())
+
+
+def _numbers(d: dict) -> dict:
+    """Every measured number of a figure1.json (timings, dates and machine facts left out)."""
+    drop = {"seconds", "cpu_seconds"}
+    return {"rate_distortion": d["rate_distortion"], "sigma": d["sigma"], "pca_quantizer_modes": d["pca_quantizer_modes"],
+            "classifier": [{k: v for k, v in row.items() if k not in drop} for row in d["classifier"]],
+            "models": [{k: v for k, v in row.items() if k not in ("train_history", "train_seconds", "cached")}
+                       for row in d["models"]],
+            "loss": [row["train_history"].get("loss") for row in d["models"]], "config_hash": d["config_hash"]}
+
+
+def test_two_quick_runs_give_identical_numbers(mnist_dir, tmp_path):
+    """The same configuration on the same machine gives the same numbers: two quick runs
+    from empty caches in fresh processes, one with 1 ambient thread and every task in
+    the process, one with 2 threads and 2 worker processes."""
+    a = _quick_json(tmp_path / "a", threads=1, workers=1)
+    b = _quick_json(tmp_path / "b", threads=2, workers=2)
+    assert a["timings"]["workers"] != b["timings"]["workers"]
+    na, nb = _numbers(a), _numbers(b)
+    for key in na:
+        assert na[key] == nb[key], key

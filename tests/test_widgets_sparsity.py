@@ -145,7 +145,9 @@ def _tiny_sweep(alphas=(1.0, 0.05), n=120, seed=0):
     parts = (torch.rand(6, 784, generator=g) > 0.9).float()  # 6 random 'strokes'
     mix = (torch.rand(n, 6, generator=g) > 0.6).float()
     X = (mix @ parts).clamp(0, 1)  # (n, 784)
-    models, _ = fit_sweep(X, list(alphas), n_code=12, epochs=2, batch_size=1, seed=0, device="cpu", progress=False)
+    # eq. 7 with 2 short code steps: codes that are not all saturated on this toy set
+    models, _ = fit_sweep(X, list(alphas), n_code=12, epochs=2, batch_size=1, seed=0, device="cpu", progress=False,
+                          convention="eq7", lr=0.0025, infer_steps=2, infer_step_size=0.2)
     return {a: m for a, m in zip(alphas, models)}, X
 
 

@@ -23,7 +23,7 @@ def _small_probe(monkeypatch):
 
 def test_config_profiles_and_overrides():
     full, quick = zoo.sesm_config(0.2), zoo.sesm_config(0.2, quick=True)
-    assert (full["n_train"], full["fit"]["epochs"], full["model"]["n_code"]) == (20000, 5, 200)
+    assert (full["n_train"], full["fit"]["epochs"], full["model"]["n_code"]) == (20000, 2, 200)
     assert (quick["n_train"], quick["fit"]["epochs"]) == (2000, 1)
     assert full["model"]["gain"] == 7.0 and full["model"]["alpha_r"] == 4e-4 and full["fit"]["batch_size"] == 1
     c = zoo.sesm_config(0.5, quick=True, n_train=500, epochs=3, batch_size=50)
@@ -34,7 +34,7 @@ def test_config_profiles_and_overrides():
     assert all(v is not None for v in c["fit"].values())
     assert c["fit"]["lr"] == sesm.default_lr(50) and zoo.sesm_config(0.2, lr=0.001)["fit"]["lr"] == 0.001
     # settings given as a dataclass, or as keywords: the same key
-    s = sesm.FitSettings(epochs=5, batch_size=10, seed=0)
+    s = sesm.FitSettings(epochs=2, batch_size=10, seed=0)
     assert zoo.sesm_config(0.2, settings=s) == zoo.sesm_config(0.2, batch_size=10)
     # different settings, different keys; same settings, same key
     keys = {config_hash(zoo.sesm_config(a, batch_size=b)) for a in (0.2, 0.5) for b in (1, 10)}
@@ -129,3 +129,12 @@ def test_rbm_and_pca_are_stored_once(mnist_dir):
     assert zoo.rbm_config(quick=True)["fit"]["epochs"] == 1 and zoo.rbm_config()["fit"]["epochs"] == 25
     pca = zoo.trained_pca(n_train=300, n_components=5, device="cpu")
     assert not pca.cached and zoo.trained_pca(n_train=300, n_components=5, device="cpu").cached
+
+
+def test_the_sweep_and_a_lone_fit_give_the_same_bits_on_line(mnist_dir):
+    # on-line on the cpu the sweep trains each model alone: the store holds one model per
+    # key, whichever function trained it first
+    a = zoo.trained_sweep([0.5, 0.2], quick=True, device="cpu", progress=False, n_train=200, infer_steps=2)
+    lone = zoo.trained_sesm(0.2, quick=True, device="cpu", progress=False, n_train=200, infer_steps=2, retrain=True)
+    assert torch.equal(a[0.2].model.W, lone.model.W) and torch.equal(a[0.2].model.b_enc, lone.model.b_enc)
+    assert a[0.2].config == lone.config

@@ -1,13 +1,16 @@
 """The paper's evaluation protocol (Section 4.1) and what a filter looks like.
 
-Three parts, one module each, every name re-exported here (``evaluate.quantize``,
+The parts, one module each, every name re-exported here (``evaluate.quantize``,
 ``evaluate.rate_distortion``, ``evaluate.PAPER_PROTOCOL``, ...):
 
 - :mod:`.coding`: quantisation, code entropy in bits per pixel, the RMSE and the paper's
   sigma, and :func:`rate_distortion` (quantise -> ``model.decode_code`` -> RMSE ->
   entropy) for any model of the library's contract;
-- :mod:`.classifier`: the linear classifier on the codes (:class:`ClassifierProtocol`,
+- :mod:`.classifier`: the paper's linear classifier on the codes (:class:`ClassifierProtocol`,
   :data:`PAPER_PROTOCOL`, :func:`sample_draws`, :func:`linear_classifiers`);
+- :mod:`.probe`: the linear probe, logistic regression trained to convergence with its L2
+  strength cross-validated in each draw (:class:`ProbeProtocol`, :data:`PROBE_PROTOCOL`,
+  :func:`probe_classifiers`); :mod:`.protocols` runs either (:func:`classify`);
 - :mod:`.filters`: :func:`spatial_spread`, :func:`orientation_coherence` and
   :func:`filter_stats` of a model's filters.
 
@@ -25,9 +28,11 @@ True
 """
 from __future__ import annotations
 
-from . import classifier, coding, filters
+from . import classifier, coding, filters, probe, protocols
 from .classifier import *  # noqa: F401,F403  (the names of each part's __all__)
 from .coding import *  # noqa: F401,F403
 from .filters import *  # noqa: F401,F403
+from .probe import *  # noqa: F401,F403
+from .protocols import *  # noqa: F401,F403
 
-__all__ = [*coding.__all__, *classifier.__all__, *filters.__all__]
+__all__ = [*coding.__all__, *classifier.__all__, *probe.__all__, *protocols.__all__, *filters.__all__]

@@ -370,8 +370,9 @@ def rescaling_curves(model, Y: torch.Tensor, scales: Sequence[float], *, infer_s
     with torch.no_grad():
         Z = model.infer_code(Y, steps=infer_steps, step_size=step_size)  # (B, M) at s = 1
         code = S.logistic(Z, model.gain)  # (B, M)
-        rec = float(((Y - model.decode(Z)) ** 2).sum(1).mean())
-        enc = float((model.alpha_e * (Z - model.encode(Y)) ** 2).sum(1).mean())
+        c = getattr(model, "energy_scale", 1.0)  # the model's energy convention (1/2 or 1)
+        rec = c * float(((Y - model.decode(Z)) ** 2).sum(1).mean())
+        enc = c * float((model.alpha_e * (Z - model.encode(Y)) ** 2).sum(1).mean())
         l1 = float(model.W.abs().sum())
         tied, untied, terms = [], [], {"reconstruction": [], "sparsity": [], "l1": []}
         for s in scales:
