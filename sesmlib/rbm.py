@@ -44,7 +44,7 @@ import torch
 import torch.nn.functional as F
 
 from ._device import device as _pick_device
-from ._engine import cpu_threads, train_rbm
+from ._engine import DivergenceError, cpu_threads, train_rbm
 from ._utils import (
     check_expected_config,
     check_matrix,
@@ -58,7 +58,8 @@ from ._utils import (
     warn_if_outside_unit_range,
 )
 
-__all__ = ["RBM", "RBMSettings", "PAPER_SETTINGS", "PAPER_N_HIDDEN", "AISResult", "cd1_update", "train_paper_rbm", "MAX_EXACT_STATES"]
+__all__ = ["RBM", "RBMSettings", "PAPER_SETTINGS", "PAPER_N_HIDDEN", "AISResult", "DivergenceError", "cd1_update",
+           "train_paper_rbm", "MAX_EXACT_STATES"]
 
 #: Largest number of states :meth:`RBM.log_partition_exact` and :meth:`RBM.exact_grads`
 #: will enumerate (2^25: a few seconds to a minute on a laptop CPU for small layers).
@@ -891,9 +892,20 @@ class RBM:
         Returns
         -------
         dict of lists, one entry per epoch: "epoch", "recon_error" (mean squared error per
-        pixel of the mean-field reconstruction :meth:`reconstruct` of the first 2000
+        pixel of the mean-field reconstruction :meth:`reconstruct` of the first 1000
         training rows, after the epoch), "time" (seconds of training, the evaluation
         excluded), "digits_per_s", "momentum". Also appended to ``history_``.
+
+        Raises
+        ------
+        DivergenceError
+            When the parameters or the reconstruction error become NaN/Inf, or the error
+            exceeds twice the larger of its value before training and the pixels' variance
+            (see ``sesmlib._engine.RBM_DIVERGENCE_FACTOR``); the model keeps the parameters,
+            history, update count and generator state of the end of its last good epoch.
+            Interrupted (KeyboardInterrupt, an exception from the callback), the model keeps
+            the updates made so far and counts them in ``n_updates_``, so that the next
+            ``fit`` continues (without re-initialising ``b_vis``).
 
         Examples
         --------
@@ -910,6 +922,8 @@ class RBM:
         if callback is not None and not callable(callback):
             raise TypeError("callback must be callable or None")
         n = X.shape[0]
+        if n == 0:
+            raise ValueError(f"X has no rows (shape {tuple(X.shape)}): training needs at least one sample")
         if s.batch_size > n:
             raise ValueError(f"batch_size ({s.batch_size}) is larger than the number of samples ({n})")
         if num_threads is not None:

@@ -719,8 +719,13 @@ class SESM:
         Raises
         ------
         DivergenceError
-            When the loss becomes NaN or Inf; the model keeps the parameters it had at the
-            start of that epoch.
+            When the monitored loss becomes NaN/Inf or more than 1000 times its value before
+            training (see ``_engine.SESM_DIVERGENCE_FACTOR``); the model keeps the parameters
+            it had at the start of that epoch, the history so far is the exception's
+            ``histories[0]``. Interrupted (KeyboardInterrupt, an exception from the callback),
+            the model keeps the steps taken so far, with ``b_enc`` consistent with ``W``.
+        ValueError
+            When X has no rows (the model is unchanged) or a setting is out of range.
 
         Notes
         -----
@@ -1047,8 +1052,18 @@ def fit_sweep(
 
     All K models start from the same filters (the settings' ``seed``) and see the samples
     in the same order, so model k is the model ``SESM(..., alpha_s=alphas[k],
-    seed=seed).fit(X, settings)`` would give, within float rounding, for a fraction of the
-    cost of K separate runs.
+    seed=seed).fit(X, settings)`` would give. How the K models are trained
+    (``sesmlib._engine.sweep_workers``):
+
+    - on-line on the cpu (``batch_size=1``): each model by its own one-model kernel, so the
+      result equals the separate fit bit for bit. On Linux with 2 or more cores, and enough
+      data, the models are spread over worker processes (forked, one thread each; nothing
+      is needed in the calling script or notebook); elsewhere they are trained one after
+      the other in this process. One on-line model's filters fit in a core's cache and K
+      stacked ones do not, so the stacked kernel was slower than K separate fits (1.5x on
+      2 cores). ``SESMLIB_WORKERS=n`` sets the number of processes (0 or 1: none);
+    - minibatches, or on the GPU: one kernel over the K models, every product batched
+      over K (equal to the separate fits within float rounding).
 
     Parameters
     ----------
@@ -1062,9 +1077,16 @@ def fit_sweep(
         As for :class:`SESM` (shared by all K models).
     progress : bool
     callback : callable or None
-        ``callback(models, epoch, stats_list)`` after each epoch; True stops.
+        ``callback(models, epoch, stats_list)`` after each epoch; True stops. It must not
+        change the models (with worker processes, training goes on from the workers' copies).
     **changes
         Fields of :class:`FitSettings`, as for :meth:`SESM.fit`.
+
+    Raises
+    ------
+    DivergenceError, ValueError
+        As :meth:`SESM.fit`; on divergence every model keeps its parameters from the start of
+        that epoch (the histories so far: the exception's ``histories``).
 
     Returns
     -------

@@ -2,7 +2,7 @@
 how good the paper's set-up gets.
 
 Speed, on each device (the cpu, and cuda when present), with 200 code units on 784 pixels
-and the default code inference (5 steps):
+and the default code inference (2 steps, ``--steps`` to change):
 
 - on-line training (batch 1, the paper's algorithm): digits per second of the library's
   kernel, and of a plain per-sample Python loop (``infer_code`` then ``step``, the
@@ -13,9 +13,16 @@ and the default code inference (5 steps):
   operands and with the kernel's own transposed/strided layouts; the ratio uses the faster
   of the two (the timings alternate, best of three each). One training step
   on a batch of B costs (8 + 4 T) B N M flops for T inference steps;
-- the 5-model alpha_s sweep (``fit_sweep``, one kernel over K = 5 models), minibatch and
-  on-line: digits per second (each digit trains all 5 models), and the time one epoch of
-  20000 digits takes at that rate.
+- the 5-model alpha_s sweep: the stacked kernel over K = 5 models at batch 128 (digits per
+  second, GFLOP/s, roofline ratio); then ``fit_sweep`` itself, on-line and at batch 128,
+  timed against the same 5 models trained by 5 separate ``SESM.fit`` calls in the same
+  run, alternately, best of two each ("sweep vs sequential": how many times faster the
+  sweep is), with its digits per second (each digit trains all 5 models), the time of a
+  20000-digit epoch at that rate and, on-line, the estimated time of the paper's 5-epoch
+  sweep. On the cpu the on-line sweep trains each model with its own kernel, in worker
+  processes when there are 2 or more cores (see ``sesmlib._engine.sweep_workers``); the
+  line says how. The paper's sweep itself, timed on MNIST:
+  ``python -m sesmlib bench sesm --no-speed --quality --batch-size 1 --epochs 5``.
 
 Quality (``--quality``, needs MNIST): the paper's set-up (first 20000 training digits,
 200 units, g = 7, alpha_s in 1, 0.5, 0.2, 0.1, 0.05) trained as one sweep; on the 10000
@@ -187,9 +194,46 @@ def _speed(dev: torch.device, quick: bool, steps: int) -> list[tuple[str, str]]:
     sw = _minibatch(5, 128, dev, steps)
     rows.append(("5-model sweep, minibatch 128", f"{sw['digits_s']:,.0f} digits/s ({5 * sw['digits_s']:,.0f} model-digits/s), "
                  f"{sw['gflops']:.1f} GFLOP/s, roofline {sw['roofline']:.2f}; 20000-digit epoch {20000 / sw['digits_s']:.1f} s"))
-    on5 = _online_rate(5, dev, max(n_on // 2, 100), steps)
-    rows.append(("5-model sweep, on-line (batch 1)", f"{on5:,.0f} digits/s; 20000-digit epoch {20000 / on5:.1f} s"))
+    if dev.type == "cuda":  # the sweep runs the stacked 5-model kernel there
+        on5 = _online_rate(5, dev, max(n_on // 2, 100), steps)
+        rows.append(("5-model sweep, on-line (batch 1)", f"{on5:,.0f} digits/s; 20000-digit epoch {20000 / on5:.1f} s"))
+    for batch_size, label in ((1, "on-line"), (128, "minibatch 128")):
+        r = _sweep_vs_sequential(dev, 1000 if quick else 4000, batch_size, steps, rounds=1 if quick else 2)
+        rate = r["n"] / r["sweep"]
+        rows.append((f"5-model sweep, {label} (fit_sweep)", f"{rate:,.0f} digits/s; 20000-digit epoch {20000 / rate:.1f} s"
+                     + (f"; the paper's 5-epoch sweep ~{5 * 20000 / rate:.0f} s" if batch_size == 1 else "")
+                     + f" ({r['how']})"))
+        rows.append((f"  sweep vs sequential, {label}", f"5 separate fits {r['sequential']:.2f} s, fit_sweep "
+                     f"{r['sweep']:.2f} s: the sweep is {r['sequential'] / r['sweep']:.2f}x faster"))
     return rows
+
+
+def _sweep_vs_sequential(dev: torch.device, n: int, batch_size: int, steps: int, rounds: int) -> dict:
+    """Seconds of one epoch on n digits: fit_sweep of the paper's 5 alpha_s, and the same 5
+    models trained by 5 separate SESM.fit calls, timed alternately (best of ``rounds``)."""
+    from .. import _engine
+    from ..sesm import PAPER_ALPHAS, SESM, fit_sweep
+
+    X = _data(n, dev, seed=4)
+    kw = dict(epochs=1, batch_size=batch_size, seed=0, progress=False, infer_steps=steps)
+
+    def sweep():
+        fit_sweep(X, PAPER_ALPHAS, n_code=M, device=dev, **kw)
+
+    def sequential():
+        for a in PAPER_ALPHAS:
+            SESM(N, M, alpha_s=a, seed=0, device=dev).fit(X, **kw)
+
+    times: dict = {"sweep": [], "sequential": []}
+    for _ in range(rounds):
+        for name, fn in (("sweep", sweep), ("sequential", sequential)):
+            t0 = time.perf_counter()
+            fn()
+            _sync(dev)
+            times[name].append(time.perf_counter() - t0)
+    workers = _engine.sweep_workers(len(PAPER_ALPHAS), X, batch_size, N, M)
+    how = {0: "one stacked kernel", 1: "one model after the other"}.get(workers, f"{workers} worker processes")
+    return {"n": n, "sweep": min(times["sweep"]), "sequential": min(times["sequential"]), "how": how}
 
 
 def _quality(args, dev: torch.device) -> int:
