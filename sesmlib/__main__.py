@@ -1,6 +1,6 @@
 """Command line: ``python -m sesmlib COMMAND ...`` (also installed as ``sesmlib``).
 
-    python -m sesmlib data [--root DIR] [--no-download]    where the MNIST files are; verify; fetch
+    python -m sesmlib data [--root DIR] [--no-download] [--mirror URL]   where the MNIST files are; verify; fetch
     python -m sesmlib bench sesm|rbm|probe [options]        speed benchmarks; the probe against scikit-learn
     python -m sesmlib reproduce figure1 --out DIR [--quick] the paper's Figure 1
     python -m sesmlib course build [--check]                notebooks/ from solutions/
