@@ -58,8 +58,9 @@ def check_free_energy(fn) -> CheckResult:
     ]
     return run_check(
         "free energy", fn, _ref_free_energy, cases, grad=True, rtol=1e-4, atol=1e-5,
-        hint="F = -(1/beta) * (logsumexp(-beta * E, dim=-1) + log(dz)); torch.logsumexp subtracts "
-             "the largest term first, so nothing overflows or underflows.",
+        hint="take the log of the sum with torch.logsumexp over the last dimension (it subtracts the largest "
+             "term first, so nothing overflows or underflows), never exp then log; the cell width dz multiplies the "
+             "sum, so log(dz) is added inside, before the factor -1/beta.",
     )
 
 
@@ -120,8 +121,9 @@ def check_free_energy_inf(fn) -> CheckResult:
     ]
     return run_check(
         "zero-temperature free energy", fn, _ref_free_energy_inf, cases, check_name="check_free_energy_inf",
-        hint="return (E.min(dim=-1).values, z[E.argmin(dim=-1)]): the lowest energy of each row and the "
-             "latent where it is reached.",
+        hint="the lowest energy of each row is a minimum over the last dimension, and the same call can also "
+             "give the index where it is reached; indexing z with those indices picks the latent (for z of shape "
+             "(K, D) too). Return values, not indices: the pair (lowest energies, latents).",
     )
 
 

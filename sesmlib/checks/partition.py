@@ -95,8 +95,9 @@ def check_log_partition_enum(fn) -> CheckResult:
 
     return run_check(
         "log Z by enumeration", fn, _ref_log_partition, cases, compare=compare, check_name="check_log_partition_enum",
-        hint="enumerate all 2^N visible vectors v (itertools.product or bits of torch.arange), sum h out "
-             "analytically: -F(v) = v.b_vis + sum_j softplus(b_hid_j + v.W_j), then log Z = logsumexp_v(-F(v)).",
+        hint="log Z = log sum_v exp(-F(v)) over all 2^N binary visible vectors, with the hidden units summed out "
+             "in closed form (the notebook gives -F(v)); build all the rows of 0s and 1s at once, and combine the "
+             "terms with torch.logsumexp, never exp then log.",
     )
 
 
@@ -131,9 +132,10 @@ def check_cd1_update(fn) -> CheckResult:
     ]
     return run_check(
         "CD-1 update", fn, _ref_cd1_update, cases, check_name="check_cd1_update", rtol=1e-4, atol=1e-6,
-        hint="p0 = sigmoid(V W + b_hid); h0 = (u_h < p0); pv1 = sigmoid(h0 W^T + b_vis); v1 = (u_v < pv1), or pv1 "
-             "when u_v is None; p1 = sigmoid(v1 W + b_hid); dW = (V^T p0 - v1^T p1) / B; db_vis = mean(V - v1); "
-             "db_hid = mean(p0 - p1).",
+        hint="follow steps 1-4 of the notebook in order: the chain (h0, then v1) is made of samples (a unit is on "
+             "when its uniform number is strictly below its probability; v1 is the probabilities themselves when u_v "
+             "is None), the statistics use the hidden probabilities p0 and p1, and each of the three updates is an "
+             "average over the batch (data statistics minus chain statistics).",
     )
 
 
@@ -231,8 +233,9 @@ def check_gibbs_step(fn) -> CheckResult:
     ]
     return run_check(
         "Gibbs step", fn, _refs.gibbs_step, cases, check_name="check_gibbs_step",
-        hint="H = (u_h < p(h | V)) as 0/1 numbers of V's dtype; then V1 = (u_v < p(v | H)) using that sampled H; "
-             "return (H, V1). Your p_h_given_v and p_v_given_h do the probabilities.",
+        hint="sample the hidden layer first, then the visible layer given that sampled H (not given p(h | V)); a "
+             "unit is on when its uniform number is strictly below its probability; return the pair (H, V1) as 0/1 "
+             "values in V's dtype. Your p_h_given_v and p_v_given_h give the probabilities.",
     )
 
 
