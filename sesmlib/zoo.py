@@ -166,8 +166,9 @@ def sesm_config(
 
     Defaults are the paper's MNIST set-up (Sections 4.1, 5.1) and the library's choices
     where the paper is silent (see :meth:`sesmlib.sesm.SESM.fit`). ``quick`` picks the
-    quick profile's data size and epochs (2000 digits, 1 epoch) instead of the paper's
-    (20000 digits, 5 epochs); ``n_train`` and ``epochs`` override either.
+    quick profile's data size and epochs instead of the full profile's (both read from
+    :data:`sesmlib.profiles.PROFILES`: 2000 digits for 1 epoch, 20000 digits for 2 epochs);
+    ``n_train`` and ``epochs`` override either.
 
     ``settings`` (default :func:`default_settings`) are the training settings; keyword
     ``overrides`` change any of them (``epochs``, ``batch_size``, ``lr``, ``seed``, ...).
