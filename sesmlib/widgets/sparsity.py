@@ -544,9 +544,10 @@ def sweep_explorer(summary: Mapping[float, Mapping[str, Any]], *, paper: Mapping
     right means more sparsity.
 
     What to look for: as alpha_s grows, the histogram piles up at l(z) = 0, fewer units are
-    active per digit and more are never used, each active unit's filter draws a larger
-    part of a digit, the reconstructions blur, and the point slides left (fewer bits) and
-    up (more error) on the RMSE-entropy curve.
+    active per digit and the busiest units lose most (the usage curve flattens), each
+    active unit's filter draws a larger part of a digit (at alpha_s = 1 many are
+    whole-digit templates), the reconstructions blur, and the point slides left (fewer
+    bits) and up (more error) on the RMSE-entropy curve.
 
     Parameters
     ----------
