@@ -374,34 +374,41 @@ def plot_panel_c(result, ax=None):
     import matplotlib.pyplot as plt
 
     if ax is None:
-        fig, ax = plt.subplots(figsize=(7.5, 4.2))
+        fig, ax = plt.subplots(figsize=(9, 4.4))
     else:
         fig = ax.figure
     sesm = result.sesm
     others = [m for m in result.methods if m.kind in _MARKERS]
+    kinds = ["sesm"] + [m.kind for m in others]
+    entries = []  # (paper?, kind, Q, handle, label): the legend lists ours, then the paper's, method by method
     for Q, mk in ((5, "v"), (256, "o")):
         rs = [result.rate_summary(m, Q) for m in sesm]
-        ax.errorbar([r.bits for r in rs], [r.rmse for r in rs], xerr=[r.bits_seed_std for r in rs],
-                    yerr=[r.rmse_seed_std for r in rs], color=_COLORS["sesm"], marker=mk, ls="-", elinewidth=1,
-                    label=f"SESM {Q} levels (ours)")
+        h = ax.errorbar([r.bits for r in rs], [r.rmse for r in rs], xerr=[r.bits_seed_std for r in rs],
+                        yerr=[r.rmse_seed_std for r in rs], color=_COLORS["sesm"], marker=mk, ls="-", elinewidth=1)
+        entries.append((0, 0, Q, h, f"SESM, {Q} levels (ours)"))
         paper = [result.paper_rate(m, Q) for m in sesm]
         if all(p is not None for p in paper):
-            ax.plot([p[0] for p in paper], [p[1] for p in paper], color=_COLORS["sesm"], marker=mk, mfc="none", ls="--",
-                    label=f"SESM {Q} levels (paper)")
+            (h,) = ax.plot([p[0] for p in paper], [p[1] for p in paper], color=_COLORS["sesm"], marker=mk, mfc="none",
+                           ls="--")
+            entries.append((1, 0, Q, h, f"SESM, {Q} levels (paper)"))
         for m in others:
             xy = (result.bits(m, Q), result.rmse(m, Q))
-            ax.plot([xy[0]], [xy[1]], color=_COLORS[m.kind], marker=_MARKERS[m.kind], ls="none",
-                    label=f"{m.kind.upper()} {Q} (ours)")
+            (h,) = ax.plot([xy[0]], [xy[1]], color=_COLORS[m.kind], marker=_MARKERS[m.kind], ls="none")
+            entries.append((0, kinds.index(m.kind), Q, h, f"{m.kind.upper()}, {Q} levels (ours)"))
             p = result.paper_rate(m, Q)
             if p is not None:
-                ax.plot([p[0]], [p[1]], color=_COLORS[m.kind], marker=_MARKERS[m.kind], mfc="none", ms=8, ls="none",
-                        label=f"{m.kind.upper()} {Q} (paper)")
+                (h,) = ax.plot([p[0]], [p[1]], color=_COLORS[m.kind], marker=_MARKERS[m.kind], mfc="none", ms=8,
+                               ls="none")
+                entries.append((1, kinds.index(m.kind), Q, h, f"{m.kind.upper()}, {Q} levels (paper)"))
             ax.annotate(str(Q), xy, fontsize=7, xytext=(4, 4), textcoords="offset points")
     ax.set_xlabel("bits per pixel")
     ax.set_ylabel("RMSE (sigma = sqrt of pixel std)")
     ax.set_title("RMSE against entropy (test set)")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=6, ncol=1, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+    entries.sort(key=lambda e: e[:3])
+    n_ours = sum(1 for e in entries if e[0] == 0)
+    ax.legend([e[3] for e in entries], [e[4] for e in entries], fontsize=7, loc="center left",
+              bbox_to_anchor=(1.01, 0.5), frameon=False, ncol=2 if 2 * n_ours == len(entries) else 1)
     fig.tight_layout()
     return fig
 
