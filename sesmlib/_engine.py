@@ -25,6 +25,9 @@ The internal API, used by ``sesm``, ``rbm``, ``evaluate``, the widgets and ``ben
     kernel trains the K models together.
 ``train_rbm(rbm, X, ...)``
     The CD-k / persistent-CD loop of :meth:`RBM.fit`.
+``usable_cpus()``, ``workers_from_env()``
+    The cores this process may use; the worker count set by ``$SESMLIB_WORKERS`` (also
+    read by the Figure-1 run in ``experiments``).
 
 Both training loops check each epoch for divergence (:data:`SESM_DIVERGENCE_FACTOR`,
 :data:`RBM_DIVERGENCE_FACTOR`, :data:`RBM_MAX_PARAM`) and then put the models back to the
@@ -657,11 +660,26 @@ class _Workers:
 MIN_WORKER_TASK = 1e8
 
 
-def _usable_cpus() -> int:
+def usable_cpus() -> int:
+    """The number of cores this process may run on."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         return os.cpu_count() or 1
+
+
+def workers_from_env() -> int | None:
+    """The whole number (>= 0) in ``$SESMLIB_WORKERS``; None when it is unset or empty."""
+    env = os.environ.get("SESMLIB_WORKERS", "").strip()
+    if not env:
+        return None
+    try:
+        n = int(env)
+    except ValueError:
+        raise ValueError(f"SESMLIB_WORKERS must be a whole number, got {env!r}") from None
+    if n < 0:
+        raise ValueError(f"SESMLIB_WORKERS must be >= 0, got {n}")
+    return n
 
 
 def sweep_workers(K: int, X: torch.Tensor, batch_size: int, n_visible: int, n_code: int) -> int:
@@ -671,18 +689,9 @@ def sweep_workers(K: int, X: torch.Tensor, batch_size: int, n_visible: int, n_co
     model's epoch is large enough). ``SESMLIB_WORKERS=n`` sets the number (0 or 1: none)."""
     if K == 1 or X.device.type != "cpu" or batch_size != 1:
         return 0
-    env = os.environ.get("SESMLIB_WORKERS", "").strip()
-    if env:
-        try:
-            n = int(env)
-        except ValueError:
-            raise ValueError(f"SESMLIB_WORKERS must be a whole number, got {env!r}") from None
-        if n < 0:
-            raise ValueError(f"SESMLIB_WORKERS must be >= 0, got {n}")
-    elif X.shape[0] * n_visible * n_code >= MIN_WORKER_TASK:
-        n = _usable_cpus()
-    else:
-        n = 1
+    n = workers_from_env()
+    if n is None:
+        n = usable_cpus() if X.shape[0] * n_visible * n_code >= MIN_WORKER_TASK else 1
     if n < 2 or not sys.platform.startswith("linux"):  # fork is safe on Linux only
         return 1
     return min(n, K)

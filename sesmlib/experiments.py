@@ -44,7 +44,7 @@ from typing import Callable
 import torch
 
 from . import __version__
-from . import _utils, profiles, store
+from . import _engine, _utils, profiles, store
 from . import evaluate as ev
 from . import paper as _paper
 from ._device import device as _pick_device
@@ -264,25 +264,13 @@ def figure1(
 _CTX: dict = {}  # what every task reads: config, device, data, draws (set before the workers fork)
 
 
-def _usable_cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
-
-
 def _n_workers(workers, threads: int, n_tasks: int, dev: torch.device) -> int:
     if dev.type != "cpu" or not sys.platform.startswith("linux"):
         return 1  # no fork with cuda; fork is safe on Linux only
     if workers is None:
-        env = os.environ.get("SESMLIB_WORKERS", "").strip()
-        if env:
-            try:
-                workers = int(env)
-            except ValueError:
-                raise ValueError(f"SESMLIB_WORKERS must be a whole number, got {env!r}") from None
-        else:
-            workers = max(1, _usable_cpus() // threads)
+        workers = _engine.workers_from_env()
+        if workers is None:
+            workers = max(1, _engine.usable_cpus() // threads)
     workers = _utils.check_positive_int("workers", workers)
     return max(1, min(workers, n_tasks))
 
