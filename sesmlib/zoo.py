@@ -311,11 +311,14 @@ def trained_sweep(
 ) -> dict[float, Trained]:
     """The paper's alpha_s sweep: one trained SESM per alpha_s, from the store when present.
 
-    The models not in the store are trained on-line on the cpu one by one, exactly as
-    :func:`trained_sesm` trains them (bit for bit); otherwise (minibatches, the GPU)
-    together in one pass over the data with :func:`sesmlib.sesm.fit_sweep` (same initial
-    filters, same sample order; the same models within float rounding). Each is stored
-    under the key :func:`trained_sesm` uses, so either function finds the other's models.
+    The models not in the store are trained together by :func:`sesmlib.sesm.fit_sweep`
+    (same initial filters, same sample order as :func:`trained_sesm`). On-line on the cpu
+    each model has its own one-model kernel, spread over worker processes when there are
+    2 or more cores (``SESMLIB_WORKERS`` sets their number): the model and its history,
+    encoder gap included, are those :func:`trained_sesm` gives, bit for bit (apart from
+    the wall-clock "time"). With minibatches or on the GPU the models share one stacked
+    kernel: the same models within float rounding. Each is stored under the key
+    :func:`trained_sesm` uses, so either function finds the other's models.
 
     Parameters
     ----------
@@ -348,20 +351,17 @@ def trained_sweep(
             if hit is not None:
                 out[a] = Trained._of(hit)
     missing = [a for a in alphas if a not in out]
-    if missing and keys[missing[0]]["fit"]["batch_size"] == 1 and dev.type == "cpu":
-        # On-line on the cpu each model is trained alone, exactly as trained_sesm trains it
-        # (bit for bit: a stacked K-model kernel rounds differently, and on-line it is no
-        # faster: 1.70 against 1.65 ms per digit and model, measured with 10 code steps).
-        for a in missing:
-            out[a] = trained_sesm(a, quick=quick, device=dev, progress=progress, retrain=retrain, **config)
-        missing = []
     if missing:
         writable = store.can_write("sesm sweep")
         k0 = keys[missing[0]]
         X = _training_data(k0["n_train"], dev)
         probe = X[: min(PROBE_SIZE, X.shape[0])]
         gaps: list[dict] = [{} for _ in missing]
+        for a, g in zip(missing, gaps):  # epoch 0: the filters SESM(..., seed) draws, as in trained_sesm
+            _add_gap(g, 0, encoder_gap(_new_sesm(keys[a], dev), probe))
 
+        # Called in this process after each epoch, with every model at the end of it (with
+        # worker processes too: they send each epoch's parameters back before the call).
         def after_epoch(models, epoch, stats):
             for g, m in zip(gaps, models):
                 _add_gap(g, epoch, encoder_gap(m, probe))
@@ -372,9 +372,7 @@ def trained_sweep(
             alpha_r=m0["alpha_r"], convention=m0["convention"], device=dev, callback=after_epoch, progress=progress,
         )
         for a, m, h, g in zip(missing, models, histories, gaps):
-            g0: dict = {}  # epoch 0: every model starts from the filters SESM(..., seed) draws
-            _add_gap(g0, 0, encoder_gap(_new_sesm(keys[a], dev), probe))
-            history = {**h, **{k: g0[k] + g.get(k, []) for k in g0}}
+            history = {**h, **g}
             entry = (store.save("sesm", keys[a], m, history) if writable
                      else store.Entry(m, history, store.key_of("sesm", keys[a]), None))
             out[a] = Trained._of(entry)

@@ -138,3 +138,28 @@ def test_the_sweep_and_a_lone_fit_give_the_same_bits_on_line(mnist_dir):
     lone = zoo.trained_sesm(0.2, quick=True, device="cpu", progress=False, n_train=200, infer_steps=2, retrain=True)
     assert torch.equal(a[0.2].model.W, lone.model.W) and torch.equal(a[0.2].model.b_enc, lone.model.b_enc)
     assert a[0.2].config == lone.config
+
+
+def _no_time(history: dict) -> dict:
+    return {k: v for k, v in history.items() if k != "time"}  # wall-clock seconds differ
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_sweep_stores_what_trained_sesm_stores(mnist_dir, monkeypatch, tmp_path, workers):
+    # on-line on the cpu the sweep trains its models in this process (1) or in worker
+    # processes (2); either way each stored model and its history (the encoder gap measured
+    # before training and after each epoch included) are trained_sesm's, bit for bit
+    monkeypatch.setenv("SESMLIB_WORKERS", workers)
+    kw = dict(device="cpu", progress=False, n_train=200, n_code=16, epochs=2)
+    monkeypatch.setenv("SESMLIB_CACHE_DIR", str(tmp_path / "sweep"))
+    runs = zoo.trained_sweep([0.5, 0.1], **kw)
+    monkeypatch.setenv("SESMLIB_CACHE_DIR", str(tmp_path / "lone"))
+    for a, run in runs.items():
+        lone = zoo.trained_sesm(a, retrain=True, **kw)
+        assert not run.cached and not lone.cached and run.config == lone.config
+        for name in ("W", "b_enc", "b_dec"):
+            assert torch.equal(getattr(run.model, name), getattr(lone.model, name)), (a, name)
+        assert list(run.history) == list(lone.history)
+        assert _no_time(run.history) == _no_time(lone.history)
+        assert run.history["gap_epoch"] == [0, 1, 2] and len(run.history["time"]) == 2
+    assert not torch.equal(runs[0.5].model.W, runs[0.1].model.W)
