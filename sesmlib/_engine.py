@@ -165,9 +165,10 @@ class SESMKernel:
         if buf is None:
             K, N, M = self.K, self.N, self.M
             new = lambda *shape: torch.empty(*shape, dtype=self.W.dtype, device=self.W.device)  # noqa: E731
-            buf = {k: new(B, K, M) for k in ("U", "Z", "s", "t")}
+            buf = {k: new(B, K, M) for k in ("U", "Z", "Zg", "P", "s", "t")}
             buf["G"] = new(K, B, M)
-            buf["D"] = new(K, B, N)
+            buf["D"], buf["Bm"] = new(K, B, N), new(K, B, N)
+            buf["one"] = torch.ones((), dtype=self.W.dtype, device=self.W.device)
             buf["Yc"] = new(B, N)
             # views made once (each costs a call, and on-line steps are dominated by calls)
             buf["U2"], buf["R0"] = buf["U"].view(B, K * M), buf["U"][0]
@@ -176,41 +177,52 @@ class SESMKernel:
             self._buffers[B] = buf
         return buf
 
-    def _decode_residual(self, Y, sk, D):
-        """D = l(Z) W^T + b_dec - Y  (K, B, N), into D; sk is l(Z) as (K, B, M)."""
-        torch.baddbmm(self.b_dec, sk, self._Wkt, out=D)
-        D.sub_(Y)
+    def _decode_residual(self, Bm, sk, D):
+        """D = l(Z) W^T + (b_dec - Y)  (K, B, N), into D; sk is l(Z) as (K, B, M) and Bm is
+        b_dec - Y (K, B, N), formed once per batch."""
+        torch.baddbmm(Bm, sk, self._Wkt, out=D)
 
     def infer(self, Y: torch.Tensor) -> dict[str, torch.Tensor]:
         """Step 1: ``steps`` gradient steps on Z from the encoder output. Returns the buffers
         holding Yc (the encoder's input), U (B,K,M), Z* (B,K,M), s = l(Z*) (B,K,M) and
-        D (K,B,N), the decoder residual at Z*."""
+        D (K,B,N), the decoder residual at Z*.
+
+        The loop carries ``Zg = g Z`` (so that ``l(Z) = sigmoid(Zg)`` takes one call) and
+        folds the constant pull towards U into one tensor ``P``: eight tensor calls per step
+        (nine for several models), and the calls are what an on-line step costs on the cpu
+        (the vectors are short)."""
         B = Y.shape[0]
         b = self._buf(B)
-        U, Z, s, t, G, D, Gv, sk = b["U"], b["Z"], b["s"], b["t"], b["G"], b["D"], b["Gv"], b["sk"]
+        U, Z, Zg, P, s, t = b["U"], b["Z"], b["Zg"], b["P"], b["s"], b["t"]
+        G, D, Bm, Gv, sk, one = b["G"], b["D"], b["Bm"], b["Gv"], b["sk"], b["one"]
         Yc = Y
         if self.mu is not None:
             Yc = torch.sub(Y, self.mu, out=b["Yc"])
         g, eta = self.gain, self.step_size
         torch.addmm(self._c2, Yc, self._W2, out=b["U2"])  # (B, K*M) encoder outputs
-        Z.copy_(U)
-        c_keep, c_pull, c_grad = 1.0 - 2.0 * eta * self.alpha_e, 2.0 * eta * self.alpha_e, -2.0 * eta * g
+        torch.sub(self.b_dec, Y, out=Bm)  # b_dec - Y, (K, B, N)
+        # Z <- Z - eta [2 alpha_e (Z - U) + 2 g s(1-s) (D W + alpha_s s/(1+s^2))], times g:
+        # Zg <- c_keep Zg + P + c_grad s(1-s) (D W + alpha_s s/(1+s^2)), P = g (1 - c_keep) U
+        c_keep, c_grad = 1.0 - 2.0 * eta * self.alpha_e, -2.0 * eta * g * g
+        torch.mul(U, g * 2.0 * eta * self.alpha_e, out=P)
+        torch.mul(U, g, out=Zg)
+        a_s = float(self.alpha_s) if self.K == 1 else None
         for _ in range(self.steps):
-            torch.mul(Z, g, out=t)
-            torch.sigmoid(t, out=s)  # s = l(Z)
-            self._decode_residual(Y, sk, D)  # D = s W^T + b_dec - Y
+            torch.sigmoid(Zg, out=s)  # s = l(Z)
+            self._decode_residual(Bm, sk, D)  # D = s W^T + b_dec - Y
             torch.bmm(D, self._Wk, out=G)  # G = D W
-            torch.mul(s, s, out=t)
-            t.add_(1.0)
-            torch.div(s, t, out=t)  # s / (1 + s^2)
-            Gv.addcmul_(t, self.alpha_s)  # D W + alpha_s s / (1 + s^2)
+            torch.addcmul(one, s, s, out=t)  # 1 + s^2
+            if a_s is None:
+                torch.div(s, t, out=t)  # s / (1 + s^2)
+                Gv.addcmul_(t, self.alpha_s)  # D W + alpha_s s / (1 + s^2)
+            else:  # one model: alpha_s is a number and the division fuses
+                Gv.addcdiv_(s, t, value=a_s)
             torch.addcmul(s, s, s, value=-1.0, out=t)  # s (1 - s) = l'(Z) / g
-            Gv.mul_(t)
-            # Z <- Z - eta [2 alpha_e (Z - U) + 2 g s(1-s) (D W + alpha_s s/(1+s^2))]
-            Z.mul_(c_keep).add_(U, alpha=c_pull).add_(Gv, alpha=c_grad)
-        torch.mul(Z, g, out=t)
-        torch.sigmoid(t, out=s)
-        self._decode_residual(Y, sk, D)
+            torch.add(P, Zg, alpha=c_keep, out=Zg)
+            Zg.addcmul_(Gv, t, value=c_grad)
+        torch.div(Zg, g, out=Z)
+        torch.sigmoid(Zg, out=s)
+        self._decode_residual(Bm, sk, D)
         b["Yc_used"] = Yc
         return b
 
