@@ -320,6 +320,24 @@ def test_probe_draws_together_equal_one_by_one_and_scale_does_not_matter():
     assert scaled["lambda"] == both["lambda"] and scaled["test_errors"] == pytest.approx(both["test_errors"], abs=0.34)
 
 
+def test_probe_cross_validates_large_draws_on_their_own_grid():
+    X, y = _digits_like(600, seed=6)
+    draws = ev.sample_draws(y, 75, n_draws=2, seed=0)  # 4 classes: 300 samples per draw
+    wide = ev.ProbeProtocol(lambdas=(1e-1, 1e-4), large_n=None)
+    assert wide.grid(300) == (3, (1e-1, 1e-4))
+    small = ev.probe_classifiers({"x": (X, X)}, y, y, draws, protocol=wide)["x"]
+    large = ev.ProbeProtocol(lambdas=(1e-1, 1e-4), large_n=300, large_lambdas=(3e-3,), large_folds=2)
+    assert large.grid(299) == (3, (1e-1, 1e-4)) and large.grid(300) == (2, (3e-3,))
+    big = ev.probe_classifiers({"x": (X, X)}, y, y, draws, protocol=large)["x"]
+    assert all(v == pytest.approx(1e-1) or v == pytest.approx(1e-4) for v in small["lambda"])
+    assert big["lambda"] == pytest.approx([3e-3, 3e-3])
+    with pytest.raises(ValueError, match="large_folds must be at least 2"):
+        ev.ProbeProtocol(large_folds=1)
+    with pytest.raises(ValueError, match="large_lambdas"):
+        ev.ProbeProtocol(large_lambdas=(1e-3, -1.0))
+    assert ev.protocol_from_dict(large.as_dict()) == large
+
+
 def test_classify_runs_either_protocol_by_name():
     X, y = _digits_like(400, seed=4)
     draws = ev.sample_draws(y, 20, n_draws=1, seed=0)

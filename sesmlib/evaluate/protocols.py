@@ -64,5 +64,5 @@ def protocol_from_dict(d: dict) -> "ClassifierProtocol | ProbeProtocol":
     True
     """
     if "lambdas" in d:
-        return ProbeProtocol(**{**d, "lambdas": tuple(d["lambdas"])})
+        return ProbeProtocol(**{**d, **{k: tuple(d[k]) for k in ("lambdas", "large_lambdas") if k in d}})
     return ClassifierProtocol(**{**d, "targets": tuple(d["targets"])})
