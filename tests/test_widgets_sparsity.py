@@ -256,6 +256,14 @@ def test_rate_distortion_labels_do_not_overlap():
             px, py = to_px((x, y))
             for text, b in boxes:
                 assert not b.contains(px, py), (text, x, y)
+        if n == 10:  # each label is nearer a point of its own alpha_s than any other point, the paper's included
+            ours = [(f"{a:g}", to_px((s[a]["bits_per_pixel"][q], s[a]["rmse"][q]))) for a in alphas for q in (5, 256)]
+            theirs = [(None, to_px(p)) for q in (5, 256) for p in pts[q]]
+            for text, b in boxes:
+                def gap(xy, b=b):
+                    return math.hypot(max(b.x0 - xy[0], 0, xy[0] - b.x1), max(b.y0 - xy[1], 0, xy[1] - b.y1))
+                nearest = min(ours + theirs, key=lambda lp: gap(lp[1]))
+                assert nearest[0] == text, (text, nearest)
         plt.close(ax.figure)
 
 

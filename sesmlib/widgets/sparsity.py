@@ -425,7 +425,9 @@ def place_labels(ax, points, labels, *, colors=None, fontsize: float = 7, gap: f
     (a large marker drawn around a point).
 
     Greedy: for each label, the first of 16 positions around its point (near ones first)
-    whose box, in display pixels, meets no box already placed and no marker. The figure
+    whose box, in display pixels, meets no box already placed and no marker, and is nearer
+    its own point than any other (so that a reader pairs label and point as intended; if
+    no position is both free and unambiguous, the first free one). The figure
     is laid out first and the axes' limits fixed, so that the labels are placed for the
     picture as it will be drawn: call this last, once everything else is on the figure.
     Returns the Text objects.
@@ -457,12 +459,17 @@ def place_labels(ax, points, labels, *, colors=None, fontsize: float = 7, gap: f
         placed.append(Bbox.from_bounds(x - rr, y - rr, 2 * rr, 2 * rr))
     directions = [(1, 1), (1, -1), (-1, 1), (-1, -1), (1, 0), (-1, 0), (0, 1), (0, -1)]
     offsets = [(d * dx, d * dy) for d in (gap, 3 * gap) for dx, dy in directions]
+    pixels = [to_px(p) for p in points]
+
+    def gap_to(box, xy) -> float:  # distance in pixels from a point to a box (0 inside)
+        return math.hypot(max(box.x0 - xy[0], 0.0, xy[0] - box.x1), max(box.y0 - xy[1], 0.0, xy[1] - box.y1))
+
     texts = []
     for k, (p, label) in enumerate(zip(points, labels)):
         if label is None:
             continue
         color = colors[k] if colors else None
-        best = None
+        best = free = None
         for dx, dy in offsets:
             ha = "left" if dx > 0 else "right" if dx < 0 else "center"
             va = "bottom" if dy > 0 else "top" if dy < 0 else "center"
@@ -470,9 +477,18 @@ def place_labels(ax, points, labels, *, colors=None, fontsize: float = 7, gap: f
                             fontsize=fontsize, color=color)
             box = t.get_window_extent(renderer).expanded(1.08, 1.15)
             if not any(box.overlaps(b) for b in placed):
-                best = (t, box)
-                break
+                own = gap_to(box, pixels[k])
+                if all(gap_to(box, xy) > own for j, xy in enumerate(pixels) if j != k):
+                    best = (t, box)
+                    break
+                if free is None:
+                    free = (t, box)
+                    continue
             t.remove()
+        if best is None and free is not None:
+            best = free
+        elif free is not None and free is not best:
+            free[0].remove()
         if best is None:  # nowhere free: the nearest position, drawn anyway
             dx, dy = offsets[0]
             t = ax.annotate(label, p, textcoords="offset points", xytext=(dx, dy), ha="left", va="bottom",
