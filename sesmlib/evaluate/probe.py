@@ -47,7 +47,6 @@ import time
 from dataclasses import asdict, dataclass
 
 import torch
-import torch.nn.functional as F
 
 from .._engine import cpu_threads
 from .._utils import check_nonnegative, check_positive_int
@@ -181,40 +180,48 @@ def fit_logistic(X: torch.Tensor, Y: torch.Tensor, lam: torch.Tensor, n_classes:
     K = n_classes
     lam = lam.to(X.dtype).view(S, 1, 1)
     real = Y >= 0
-    weight = real.to(X.dtype) / real.sum(1, keepdim=True).clamp_min(1).to(X.dtype)  # (S, n): 1/n_s per real row
-    target = Y.clamp_min(0).reshape(-1)
-    W = (torch.zeros(S, d, K, dtype=X.dtype) if W0 is None else W0.clone()).requires_grad_(True)
-    b = (torch.zeros(S, 1, K, dtype=X.dtype) if b0 is None else b0.view(S, 1, K).clone()).requires_grad_(True)
+    weight = (real.to(X.dtype) / real.sum(1, keepdim=True).clamp_min(1).to(X.dtype)).unsqueeze(2)  # (S, n, 1): 1/n_s per real row
+    target = Y.clamp_min(0).unsqueeze(2)  # (S, n, 1)
+    onehot = torch.zeros(S, n, K, dtype=X.dtype).scatter_(2, target, 1.0)
+    W = torch.zeros(S, d, K, dtype=X.dtype) if W0 is None else W0.clone()
+    b = torch.zeros(S, 1, K, dtype=X.dtype) if b0 is None else b0.view(S, 1, K).clone()
 
-    def objective():
+    def objective_and_grads():
+        """J and its gradient, by hand: dJ/dlogits = (softmax - onehot) / n_s per real row.
+        The weight gradient is formed as (G^T X)^T: the product then runs along X's rows,
+        twice as fast on the cpu as X^T G (the autograd form), and the softmax is fused."""
         logits = torch.baddbmm(b, X, W)  # (S, n, K)
-        ce = F.cross_entropy(logits.reshape(-1, K), target, reduction="none").view(S, n)
-        return (ce * weight).sum() + 0.5 * (lam * W.pow(2)).sum()
+        top = logits.amax(2, keepdim=True)
+        e = torch.exp(logits - top)
+        se = e.sum(2, keepdim=True)
+        lse = se.log().add_(top)
+        J = ((lse - logits.gather(2, target)) * weight).sum() + 0.5 * (lam * W.pow(2)).sum()
+        G = e.div_(se).sub_(onehot).mul_(weight)  # (S, n, K)
+        gW = torch.bmm(G.transpose(1, 2), X).transpose(1, 2).add(lam * W).contiguous()  # (S, d, K)
+        return J, gW, G.sum(1, keepdim=True)
 
     def closure():
-        opt.zero_grad()
-        J = objective()
-        J.backward()
+        J, gW, gb = objective_and_grads()
+        W.grad, b.grad = gW, gb
         return J
 
     def grad_max() -> float:
-        with torch.enable_grad():
-            gW, gb = torch.autograd.grad(objective(), (W, b))
+        _, gW, gb = objective_and_grads()
         return max(float(gW.abs().max()), float(gb.abs().max()))
 
     opt = torch.optim.LBFGS([W, b], lr=1.0, max_iter=_CHECK_EVERY, max_eval=_CHECK_EVERY * 5 // 4,
                             tolerance_grad=0.0, tolerance_change=0.0, history_size=history_size,
                             line_search_fn="strong_wolfe")
     it, g = 0, grad_max()
-    with torch.enable_grad():
-        while g > tol and it < max_iter:
-            opt.step(closure)
-            it += _CHECK_EVERY
-            g_new = grad_max()
-            if g_new == g:  # no progress left at this precision
-                break
-            g = g_new
-    return W.detach(), b.detach().view(S, K), {"iterations": it, "grad_max": g, "converged": g <= tol}
+    while g > tol and it < max_iter:
+        opt.step(closure)
+        it += _CHECK_EVERY
+        g_new = grad_max()
+        if g_new == g:  # no progress left at this precision
+            break
+        g = g_new
+    W.grad = b.grad = None
+    return W, b.view(S, K), {"iterations": it, "grad_max": g, "converged": g <= tol}
 
 
 def _folds(y: torch.Tensor, k: int, n_classes: int) -> torch.Tensor:
