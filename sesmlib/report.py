@@ -602,7 +602,10 @@ def _cell(r: dict) -> str:
 
 
 def _compact(d: dict) -> str:
-    return ", ".join(f"{k}={v}" for k, v in d.items() if not isinstance(v, (dict, list)) or k == "targets")
+    def show(v):
+        return "[" + ", ".join(f"{x:g}" if isinstance(x, float) else str(x) for x in v) + "]" if isinstance(v, list) else v
+
+    return ", ".join(f"{k}={show(v)}" for k, v in sorted(d.items()) if not isinstance(v, dict))  # stored or fresh: one order
 
 
 def write_report(result: Figure1Result, path: str | Path = "docs/reproduction.md", speed: dict | None = None) -> Path:
