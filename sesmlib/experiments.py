@@ -426,12 +426,7 @@ def _compute(config: dict, dev: torch.device, quick: bool, progress: bool, worke
         eval_tasks += [("rbm", "rbm", None, s) for s in seeds] + [("pca", "pca", None, None), ("raw", "raw", None, None)]
         t = time.perf_counter()
         n_eval = _n_workers(workers, threads, len(eval_tasks), dev) if writable else 1
-        # raw pixels (784 features, the longest evaluation) start first, so that no worker
-        # is left running it alone at the end; the results keep the order above
-        order = [len(eval_tasks) - 1, *range(len(eval_tasks) - 1)]
-        done = _run_tasks(_evaluate, [eval_tasks[i] for i in order], n_eval, threads, progress,
-                          "evaluate (codes, entropy, RMSE, classifiers)")
-        evaluated = [done[order.index(i)] for i in range(len(eval_tasks))]
+        evaluated = _run_tasks(_evaluate, eval_tasks, n_eval, threads, progress, "evaluate (codes, entropy, RMSE, classifiers)")
         timings["evaluation"] = time.perf_counter() - t
         rates, models, classifier = [], [], []
         for part in evaluated:
