@@ -1,14 +1,15 @@
 """The command line of the paper's experiments::
 
     python -m sesmlib reproduce figure1 --out DIR [--device D] [--quick] [--search] [--speed]
-                                       [--workers N] [--report PATH]
+                                       [--workers N] [--report PATH] [--save-reference]
 
 It checks everything the user typed before any computation (the output folder and the
 report's folder can be written, the device exists), then runs
 :func:`sesmlib.experiments.figure1`, writes ``figure1.json`` and the panels
 (:func:`sesmlib.experiments.write_outputs`), optionally the SESM-against-RBM training
 speed (:func:`sesmlib.speed.speed_comparison`, ``speed.json``) and the report
-(:func:`sesmlib.report.write_report`), and prints a summary table and the wall and CPU
+(:func:`sesmlib.report.write_report`), optionally the reference copy shipped with sesmlib
+(:func:`sesmlib.store.save_reference`, for the maintainers), and prints a summary table and the wall and CPU
 time of the run. A bad argument is one
 line on stderr and exit status 2, never a traceback.
 """
@@ -66,6 +67,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="processes that run the tasks (default: SESMLIB_WORKERS, else one per core); "
                         "the numbers do not depend on it")
     p.add_argument("--report", default=None, help="also write the markdown report to this path")
+    p.add_argument("--save-reference", action="store_true",
+                   help="maintainers: also write the result (and the speed comparison) as the reference run "
+                        "shipped with sesmlib (sesmlib/reference/, what notebook 06 shows until a user computes "
+                        "their own); full profile only")
     return p
 
 
@@ -76,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.workers is not None and args.workers < 1:
             raise _UsageError(f"--workers must be at least 1, got {args.workers}")
+        if args.save_reference and args.quick:
+            raise _UsageError("--save-reference keeps the full profile's run only; drop --quick")
         dev = _device(args.device)
         out = _writable_folder(Path(args.out), "--out")
         if args.report:
@@ -106,6 +113,15 @@ def main(argv: list[str] | None = None) -> int:
         from .report import write_report
 
         write_report(result, args.report, speed=speed)
+    if args.save_reference:
+        from . import store
+        from .experiments import figure1_config
+        from .speed import speed_key
+
+        refs = [store.save_reference("figure1", figure1_config(), result.to_dict())]
+        if speed:
+            refs.append(store.save_reference("speed", speed_key(), speed))
+        print(f"reference run written: {', '.join(str(p) for p in refs)} (commit it with docs/reproduction.md)")
     print(summary(result))
     if speed:
         print(f"SESM against the RBM: {speed['verdict']}")

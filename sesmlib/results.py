@@ -114,6 +114,9 @@ class Figure1Result:
     methods : list of Method
     cached : bool
         True when the result was read from the store rather than computed by this call.
+    reference : bool
+        True when it is the reference run shipped with sesmlib (the maintainers' ``make
+        figure1``, :func:`sesmlib.store.load_reference`), not one made on this machine.
 
     Examples
     --------
@@ -122,12 +125,13 @@ class Figure1Result:
     (Stat(mean=21.0, std=0.0), 0.22)
     """
 
-    def __init__(self, data: dict, *, cached: bool = False):
+    def __init__(self, data: dict, *, cached: bool = False, reference: bool = False):
         if not isinstance(data, dict) or data.get("schema") != SCHEMA:
             found = data.get("schema") if isinstance(data, dict) else type(data).__name__
             raise ValueError(f"not a Figure-1 result of layout {SCHEMA} (found {found!r})")
         self._data = data
         self.cached = bool(cached)
+        self.reference = bool(reference)
         self.config: dict = data["config"]
         self.methods: list[Method] = [Method(m["name"], m["label"], m["kind"], m.get("alpha_s")) for m in data["methods"]]
         self._by_name = {m.name: m for m in self.methods}
@@ -396,7 +400,7 @@ class Figure1Result:
     def with_search(self, rows: list[dict], seconds: float) -> "Figure1Result":
         """The same result with the classifier-protocol search attached."""
         data = {**self._data, "protocol_search": rows, "timings": {**self._data["timings"], "protocol_search": seconds}}
-        return Figure1Result(data, cached=self.cached)
+        return Figure1Result(data, cached=self.cached, reference=self.reference)
 
     def __repr__(self) -> str:
         return (f"Figure1Result(profile={self.config.get('profile')!r}, methods={[m.name for m in self.methods]}, "

@@ -24,6 +24,12 @@ again and stored over the damaged copy. A cache folder that cannot be written is
 before anything is trained: the object is then made and kept in memory only, with a
 warning that says how to keep it (``SESMLIB_CACHE_DIR``).
 
+Besides the user's store, sesmlib ships read-only *reference* copies of two results in
+the same layout (:data:`REFERENCE_KINDS`, in ``sesmlib/reference/``): the maintainers'
+full-profile Figure-1 run and speed comparison, written by ``make figure1``. Only a caller
+that asks reads them (:func:`load_reference`; ``experiments.figure1(reference=True)``,
+used by notebook 06), and only when the key, code versions included, is the same.
+
 Examples
 --------
 >>> import os, tempfile
@@ -50,7 +56,8 @@ from typing import Any, Callable
 
 from . import _utils
 
-__all__ = ["Kind", "KINDS", "STORE_VERSION", "Entry", "fetch", "load", "save", "can_write", "folder", "key_of", "fingerprint"]
+__all__ = ["Kind", "KINDS", "STORE_VERSION", "Entry", "fetch", "load", "save", "can_write", "folder", "key_of", "fingerprint",
+           "REFERENCE_KINDS", "reference_folder", "load_reference", "save_reference"]
 
 #: The store's own version: bump it when the layout of the files changes (every entry of
 #: an earlier version is then made again; nothing is migrated).
@@ -107,7 +114,11 @@ class Entry:
     path : Path or None
         The payload file; None when the object is kept in memory only (unwritable cache).
     cached : bool
-        True when read from the store, False when made by this call.
+        True when read from the store (or the shipped references), False when made by
+        this call.
+    reference : bool
+        True when read from the reference results shipped with sesmlib
+        (:func:`load_reference`).
     """
 
     value: Any
@@ -115,6 +126,7 @@ class Entry:
     key: dict = field(default_factory=dict)
     path: Path | None = None
     cached: bool = False
+    reference: bool = False
 
 
 def folder(*, create: bool = False) -> Path:
@@ -158,9 +170,9 @@ def fingerprint(*tensors) -> str:
     return h.hexdigest()[:16]
 
 
-def _paths(kind: str, full_key: dict) -> tuple[Path, Path]:
+def _paths(kind: str, full_key: dict, base: Path | None = None) -> tuple[Path, Path]:
     stem = f"{kind}-{_utils.config_hash(full_key)}"
-    base = folder()
+    base = folder() if base is None else base
     return base / f"{stem}{KINDS[kind].suffix}", base / f"{stem}.meta.json"
 
 
@@ -319,3 +331,73 @@ def fetch(
     if not writable:
         return Entry(value, dict(history or {}), key_of(kind, key), None, cached=False)
     return save(kind, key, value, history)
+
+
+# =============================================================================
+# Reference results shipped with sesmlib
+# =============================================================================
+
+#: The kinds of result sesmlib ships a reference copy of: the maintainers' full-profile
+#: run (``make figure1``), so that notebook 06 can show it without a 12-minute computation.
+REFERENCE_KINDS = ("figure1", "speed")
+
+
+def reference_folder() -> Path:
+    """The folder of the shipped reference results, ``sesmlib/reference`` (read-only
+    for users; written by the maintainers' ``make figure1``)."""
+    return Path(__file__).resolve().parent / "reference"
+
+
+def load_reference(kind: str, key: dict, *, check: Callable[[Any], Any] | None = None) -> Entry | None:
+    """The reference result shipped with sesmlib for ``(kind, key)``, or None when none
+    matches: the same files and checks as a store entry (:func:`fetch`), read from
+    :func:`reference_folder`. The key holds the kind's code version, so a reference made
+    by older code never matches (a test fails until the maintainers regenerate it).
+
+    Examples
+    --------
+    >>> load_reference("figure1", {"no": "such run"}) is None
+    True
+    """
+    if kind not in REFERENCE_KINDS:
+        raise ValueError(f"sesmlib ships no reference {kind!r} results; it ships {', '.join(REFERENCE_KINDS)}")
+    full = key_of(kind, key)
+    payload, meta_path = _paths(kind, full, reference_folder())
+    if not meta_path.is_file():
+        return None
+    try:
+        entry = _read(kind, full, payload, meta_path, "cpu", check)
+        entry.reference = True
+        return entry
+    except Exception as exc:  # a damaged reference: compute instead, and say so
+        warnings.warn(f"the reference {kind} result {payload} is damaged or unreadable ({type(exc).__name__}: {exc}); "
+                      "it is not used", stacklevel=2)
+    return None
+
+
+def save_reference(kind: str, key: dict, value, *, base: str | Path | None = None) -> Path:
+    """Write ``value`` as the reference ``kind`` result for ``key`` (payload and metadata,
+    atomically, in the store's layout) into ``base`` (default :func:`reference_folder`),
+    and remove every other reference of that kind there; returns the payload's path.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> d = tempfile.mkdtemp()
+    >>> save_reference("speed", {"n": 1}, {"verdict": "x"}, base=d).name.startswith("speed-")
+    True
+    >>> p = save_reference("speed", {"n": 2}, {"verdict": "y"}, base=d)
+    >>> sorted(f.name for f in Path(d).iterdir()) == sorted([p.name, p.name.replace(".json", ".meta.json")])
+    True
+    """
+    if kind not in REFERENCE_KINDS:
+        raise ValueError(f"sesmlib ships no reference {kind!r} results; it ships {', '.join(REFERENCE_KINDS)}")
+    base = reference_folder() if base is None else Path(base)
+    base.mkdir(parents=True, exist_ok=True)
+    full = key_of(kind, key)
+    payload, meta_path = _paths(kind, full, base)
+    _write(kind, full, value, {}, payload, meta_path)
+    for old in base.glob(f"{kind}-[0-9a-f]*.json"):
+        if old not in (payload, meta_path):
+            old.unlink()
+    return payload

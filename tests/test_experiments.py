@@ -353,3 +353,66 @@ def test_two_quick_runs_give_identical_numbers(mnist_dir, tmp_path):
     na, nb = _numbers(a), _numbers(b)
     for key in na:
         assert na[key] == nb[key], key
+
+
+# ---- the reference run shipped with sesmlib (what notebook 06 shows)
+
+ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
+REGENERATE = "run `make figure1` (about 12 min) and commit sesmlib/reference/ with docs/reproduction.md"
+
+
+def _reference():
+    from sesmlib import speed, store
+
+    fig = store.load_reference("figure1", exp.figure1_config(), check=Figure1Result.from_dict)
+    sp = store.load_reference("speed", speed.speed_key())
+    return fig, sp
+
+
+def test_the_shipped_reference_run_matches_the_code():
+    """A code version bump or a new default changes the configuration: the shipped run
+    then no longer matches, and notebook 06 would compute for 12 minutes."""
+    fig, sp = _reference()
+    assert fig is not None, f"no shipped reference Figure-1 run matches figure1_config(): {REGENERATE}"
+    assert sp is not None, f"no shipped reference speed comparison matches speed_key(): {REGENERATE}"
+    r = fig.value
+    assert r.config["profile"] == "full" and r.seeds_of("rbm") == [0, 1, 2] and r.protocol_search
+
+
+def test_docs_reproduction_is_the_report_of_the_shipped_run():
+    fig, sp = _reference()
+    assert fig is not None and sp is not None, REGENERATE
+    text = (ROOT / "docs" / "reproduction.md").read_text()
+    assert text == rp.render_report(fig.value, sp.value), f"docs/reproduction.md is not the shipped run's report: {REGENERATE}"
+
+
+def test_figure1_reads_the_reference_only_when_asked_and_after_the_users_own_run(monkeypatch, tmp_path):
+    from sesmlib import store
+
+    fig, _ = _reference()
+    assert fig is not None, REGENERATE
+    monkeypatch.setattr(exp, "_compute", lambda *a, **k: pytest.fail("computed instead of reading"))
+    r = exp.figure1(reference=True, progress=False)  # the test's cache is empty
+    assert r.reference and r.cached and r.to_dict() == fig.value.to_dict()
+    assert exp.load_figure1() is None  # reading the reference stores nothing
+    # the user's own run of the same configuration comes first
+    own = fig.value.to_dict()
+    own["created"] = "this machine"
+    store.save("figure1", exp.figure1_config(), own)
+    r = exp.figure1(reference=True, progress=False)
+    assert not r.reference and r.cached and r.created == "this machine"
+    # without reference=True nothing shipped is read: a new configuration is computed
+    monkeypatch.setattr(exp, "_compute", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("would compute")))
+    with pytest.raises(RuntimeError, match="would compute"):
+        exp.figure1(seed=1, reference=True, progress=False)
+
+
+def test_speed_comparison_reads_the_reference_only_when_asked(monkeypatch):
+    from sesmlib import speed, store
+
+    _, sp = _reference()
+    assert sp is not None, REGENERATE
+    assert speed.speed_comparison(reference=True, progress=False) == sp.value
+    monkeypatch.setattr(store, "fetch", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("would measure")))
+    with pytest.raises(RuntimeError, match="would measure"):
+        speed.speed_comparison(progress=False)

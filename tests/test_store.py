@@ -221,3 +221,32 @@ def test_model_file_of_an_older_format_is_refused(tmp_path):
     (tmp_path / "old.pt").write_bytes(buf.getvalue())
     with pytest.raises(ValueError, match="another version"):
         SESM.load(tmp_path / "old.pt", device="cpu")
+
+
+# ---- the reference results shipped with sesmlib
+
+
+def test_a_reference_round_trips_and_replaces_the_older_one(tmp_path, monkeypatch):
+    monkeypatch.setattr(store, "reference_folder", lambda: tmp_path)
+    first = store.save_reference("speed", {"n": 1}, {"verdict": "old"})
+    store.save_reference("speed", {"n": 2}, {"verdict": "new"})
+    assert not first.exists()  # one reference per kind
+    got = store.load_reference("speed", {"n": 2})
+    assert got.reference and got.cached and got.value == {"verdict": "new"}
+    assert store.load_reference("speed", {"n": 1}) is None  # another key (or an older code version): none
+    assert store.load("speed", {"n": 2}) is None  # the user's store is another place
+
+
+def test_a_damaged_reference_is_named_and_not_used(tmp_path, monkeypatch):
+    monkeypatch.setattr(store, "reference_folder", lambda: tmp_path)
+    payload = store.save_reference("figure1", {"n": 1}, {"rows": [1, 2, 3]})
+    payload.write_text(payload.read_text().replace("3", "4"))
+    with pytest.warns(UserWarning, match=re.escape(payload.name)):
+        assert store.load_reference("figure1", {"n": 1}) is None
+
+
+def test_references_exist_for_result_kinds_only():
+    with pytest.raises(ValueError, match="ships no reference 'sesm'"):
+        store.load_reference("sesm", {"n": 1})
+    with pytest.raises(ValueError, match="ships no reference 'rbm'"):
+        store.save_reference("rbm", {"n": 1}, {})
