@@ -14,7 +14,6 @@ spreads over seeds and draws; :func:`goals` lists the reproduction's targets.
 from __future__ import annotations
 
 import math
-from functools import partial
 from pathlib import Path
 
 from . import _utils

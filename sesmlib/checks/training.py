@@ -205,7 +205,6 @@ def check_code_entropy(fn) -> CheckResult:
     >>> _ = check_code_entropy(bpp)  # doctest: +ELLIPSIS
     ✅ bits per pixel: correct on all 6 inputs (outputs checked).
     """
-    g = torch.Generator().manual_seed(7)
     cases = [
         Case("every value in level 0: no information, 0 bits", torch.zeros(3, 4, dtype=torch.long), 5, 4),
         Case("4 levels used equally, M = N = 2: 2 bits per unit", torch.tensor([[0, 1], [2, 3]]), 4, 2),

@@ -50,7 +50,7 @@ import torch
 
 from .._engine import cpu_threads
 from .._utils import check_nonnegative, check_positive_int
-from .classifier import _check_codes, _check_labels, _stats
+from .classifier import _check_codes, _stats
 
 __all__ = ["ProbeProtocol", "PROBE_PROTOCOL", "fit_logistic", "probe_classifiers"]
 
