@@ -259,12 +259,8 @@ def figure1(
     config = figure1_config(quick=quick, seed=seed, seeds=seeds, protocol=protocol, probe=probe,
                             sesm_settings=sesm_settings, rbm_settings=rbm_settings, threads=threads)
     dev = _pick_device(device)
-    entry = None
-    if reference and use_cache and store.load("figure1", config, check=Figure1Result.from_dict) is None:
-        entry = store.load_reference("figure1", config, check=Figure1Result.from_dict)
-    if entry is None:
-        entry = store.fetch("figure1", config, lambda: (_compute(config, dev, quick, progress, workers), {}),
-                            retrain=not use_cache, check=Figure1Result.from_dict)
+    entry = store.fetch("figure1", config, lambda: (_compute(config, dev, quick, progress, workers), {}),
+                        retrain=not use_cache, check=Figure1Result.from_dict, reference=reference)
     # a computed result gets the key order of a stored one (JSON, sorted keys): the report of
     # either reads the same
     data = entry.value.to_dict() if entry.cached else json.loads(json.dumps(entry.value, sort_keys=True))

@@ -193,11 +193,7 @@ def speed_comparison(*, quick: bool = False, alpha_s: float = 0.2, seed: int = 0
         result = _summarise(sesm_rows, rbm_rows, alpha_s, sesm_key, rbm_key, size)
         return json.loads(json.dumps(result, sort_keys=True)), {}  # keys in the order a stored copy has
 
-    if reference and use_cache and store.load("speed", key, check=_check) is None:
-        entry = store.load_reference("speed", key, check=_check)
-        if entry is not None:
-            return entry.value
-    return store.fetch("speed", key, make, retrain=not use_cache, check=_check).value
+    return store.fetch("speed", key, make, retrain=not use_cache, check=_check, reference=reference).value
 
 
 def _check(value):

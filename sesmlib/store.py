@@ -27,8 +27,8 @@ warning that says how to keep it (``SESMLIB_CACHE_DIR``).
 Besides the user's store, sesmlib ships read-only *reference* copies of two results in
 the same layout (:data:`REFERENCE_KINDS`, in ``sesmlib/reference/``): the maintainers'
 full-profile Figure-1 run and speed comparison, written by ``make figure1``. Only a caller
-that asks reads them (:func:`load_reference`; ``experiments.figure1(reference=True)``,
-used by notebook 06), and only when the key, code versions included, is the same.
+that asks reads them (:func:`load_reference`, or :func:`fetch` with ``reference=True``:
+``experiments.figure1(reference=True)``, used by notebook 06), and only when the key, code versions included, is the same.
 
 Examples
 --------
@@ -279,6 +279,7 @@ def fetch(
     device="cpu",
     retrain: bool = False,
     check: Callable[[Any], Any] | None = None,
+    reference: bool = False,
 ) -> Entry:
     """The object that ``(kind, key)`` names: read from the store when a sound copy is
     there, else made by ``make()`` and stored.
@@ -297,6 +298,10 @@ def fetch(
     device : where a model is loaded
     retrain : bool
         Make the object even when a stored copy exists (and store it over the copy).
+    reference : bool
+        When the store has no sound copy, return the reference copy shipped with
+        sesmlib (:func:`load_reference`) when there is one for the key, before making
+        the object (never with ``retrain``).
     check : callable, optional
         Applied to an object read from the store; what it returns is returned, and if
         it raises, the copy counts as damaged.
@@ -324,6 +329,8 @@ def fetch(
     (False, True)
     """
     hit = None if retrain else load(kind, key, device=device, check=check)
+    if hit is None and reference and not retrain:
+        hit = load_reference(kind, key, check=check)
     if hit is not None:
         return hit
     writable = can_write(kind)
@@ -340,6 +347,11 @@ def fetch(
 #: The kinds of result sesmlib ships a reference copy of: the maintainers' full-profile
 #: run (``make figure1``), so that notebook 06 can show it without a 12-minute computation.
 REFERENCE_KINDS = ("figure1", "speed")
+
+
+def _check_reference_kind(kind: str) -> None:
+    if kind not in REFERENCE_KINDS:
+        raise ValueError(f"sesmlib ships no reference {kind!r} results; it ships {', '.join(REFERENCE_KINDS)}")
 
 
 def reference_folder() -> Path:
@@ -359,8 +371,7 @@ def load_reference(kind: str, key: dict, *, check: Callable[[Any], Any] | None =
     >>> load_reference("figure1", {"no": "such run"}) is None
     True
     """
-    if kind not in REFERENCE_KINDS:
-        raise ValueError(f"sesmlib ships no reference {kind!r} results; it ships {', '.join(REFERENCE_KINDS)}")
+    _check_reference_kind(kind)
     full = key_of(kind, key)
     payload, meta_path = _paths(kind, full, reference_folder())
     if not meta_path.is_file():
@@ -390,8 +401,7 @@ def save_reference(kind: str, key: dict, value, *, base: str | Path | None = Non
     >>> sorted(f.name for f in Path(d).iterdir()) == sorted([p.name, p.name.replace(".json", ".meta.json")])
     True
     """
-    if kind not in REFERENCE_KINDS:
-        raise ValueError(f"sesmlib ships no reference {kind!r} results; it ships {', '.join(REFERENCE_KINDS)}")
+    _check_reference_kind(kind)
     base = reference_folder() if base is None else Path(base)
     base.mkdir(parents=True, exist_ok=True)
     full = key_of(kind, key)

@@ -250,3 +250,16 @@ def test_references_exist_for_result_kinds_only():
         store.load_reference("sesm", {"n": 1})
     with pytest.raises(ValueError, match="ships no reference 'rbm'"):
         store.save_reference("rbm", {"n": 1}, {})
+
+
+def test_fetch_reads_a_matching_reference_only_when_asked(tmp_path, monkeypatch):
+    monkeypatch.setattr(store, "reference_folder", lambda: tmp_path)
+    store.save_reference("speed", {"n": 1}, {"verdict": "shipped"})
+    calls = []
+    make = lambda: (calls.append(1), ({"verdict": "made"}, {}))[1]  # noqa: E731
+    got = store.fetch("speed", {"n": 1}, make, reference=True)
+    assert got.reference and got.value == {"verdict": "shipped"} and not calls
+    assert store.load("speed", {"n": 1}) is None  # nothing copied into the user's store
+    assert store.fetch("speed", {"n": 1}, make, reference=True, retrain=True).value == {"verdict": "made"}
+    assert store.fetch("speed", {"n": 1}, make).value == {"verdict": "made"} and len(calls) == 1  # the user's copy now
+    assert not store.fetch("speed", {"n": 1}, make, reference=True).reference  # the user's copy comes first
